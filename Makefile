@@ -1,0 +1,32 @@
+# `make run` and `make test` work on a fresh machine: they create .venv and install what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test samples bench eval clean
+
+run: $(INSTALLED) samples/grace_hopper.jpg
+	$(BIN)/imgproxy serve
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+samples: samples/grace_hopper.jpg
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/facecrop.py
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+samples/grace_hopper.jpg: $(INSTALLED)
+	$(BIN)/python -m imgproxy.samples samples
+
+clean:
+	rm -rf $(VENV) samples *.egg-info

@@ -1,0 +1,3 @@
+from imgproxy.cli import main
+
+main()

@@ -1,0 +1,105 @@
+"""One settings object, built from `IMGPROXY_*` environment variables.
+
+Every field is also a flag of `imgproxy serve`: field `cache_bytes` is `IMGPROXY_CACHE_BYTES`
+and `--cache-bytes`. The CLI writes its flags into the environment before starting uvicorn, so
+every worker process builds the same settings with `Settings.from_env()`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+ENV_PREFIX = "IMGPROXY_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the proxy cannot start with; the message names the setting."""
+
+
+def _setting(default: Any, help: str, minimum: float | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "minimum": minimum})
+
+
+@dataclass(frozen=True)
+class Settings:
+    origin: str = _setting("samples", "Where originals come from: a folder path or an http(s):// base URL.")
+    host: str = _setting("127.0.0.1", "Address to listen on.")
+    port: int = _setting(8080, "Port to listen on.", minimum=0)
+    workers: int = _setting(1, "uvicorn worker processes (each has its own caches and thread pool).", minimum=1)
+    threads: int = _setting(0, "Threads for decode, detection and encode per process; 0 means one per core.", minimum=0)
+    queue: int = _setting(0, "Jobs that may wait for a thread before requests get 429; 0 means 8 per thread.", minimum=0)
+    cache_bytes: int = _setting(256 * 2**20, "Bytes of processed results kept in memory; 0 turns off the result and detection caches.", minimum=0)
+    max_age: int = _setting(30 * 86400, "Cache-Control max-age of processed results, in seconds.", minimum=0)
+    quality: int = _setting(75, "JPEG quality of facecrop2 results (Qiniu's default).", minimum=1)
+    max_source_bytes: int = _setting(20 * 2**20, "Largest original the proxy will process, in bytes (413 beyond).", minimum=1)
+    max_source_pixels: int = _setting(50_000_000, "Largest original in pixels, read from the header before decoding (413 beyond).", minimum=1)
+    max_output_side: int = _setting(9999, "Largest output width or height in pixels (400 beyond).", minimum=1)
+    max_output_pixels: int = _setting(25_000_000, "Largest output area in pixels (400 beyond).", minimum=1)
+    max_pipeline_ops: int = _setting(30, "Most ops one pipeline may chain (400 beyond).", minimum=1)
+    origin_connect_timeout: float = _setting(3.0, "Seconds to connect to an HTTP origin (504 beyond).", minimum=0.001)
+    origin_timeout: float = _setting(15.0, "Seconds for a whole origin fetch, headers and body (504 beyond).", minimum=0.001)
+    origin_ttl: float = _setting(60.0, "Seconds an HTTP original's ETag is trusted before it is revalidated; 0 revalidates every request.", minimum=0)
+    debug_headers: bool = _setting(False, "Add X-Face-Count and X-Crop-Box to facecrop2 answers.")
+    access_log: bool = _setting(True, "Log one line per request.")
+    log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(env_name(f.name))
+            if raw is not None:
+                values[f.name] = parse_value(f.name, f.type, raw, f.metadata["minimum"])
+        return cls(**values)
+
+    @property
+    def thread_count(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+    @property
+    def queue_limit(self) -> int:
+        return self.queue or 8 * self.thread_count
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def parse_value(name: str, type_name: str, raw: str, minimum: float | None) -> Any:
+    """Turn the text of one setting into its typed value, or fail naming the setting."""
+    where = env_name(name)
+    raw = raw.strip()
+    if type_name == "bool":
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where}: expected 1/0, true/false, yes/no or on/off, got {raw!r}")
+    if type_name in ("int", "float"):
+        try:
+            value = int(raw) if type_name == "int" else float(raw)
+        except ValueError:
+            kind = "a whole number" if type_name == "int" else "a number"
+            raise ConfigError(f"{where}: expected {kind}, got {raw!r}") from None
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{where}: must be at least {minimum:g}, got {raw!r}")
+        return value
+    if name == "log_level" and raw.lower() not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"{where}: expected debug, info, warning or error, got {raw!r}")
+    if not raw:
+        raise ConfigError(f"{where}: must not be empty")
+    return raw
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """(env name, flag, default, help) for every setting: the CLI help and the README table."""
+    return [(env_name(f.name), flag_name(f.name), str(f.default), f.metadata["help"]) for f in fields(Settings)]

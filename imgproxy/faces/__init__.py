@@ -1,0 +1,1 @@
+"""Finding faces and choosing the crop around them."""

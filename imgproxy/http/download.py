@@ -1,0 +1,70 @@
+"""GET|HEAD /<key>?<pipeline>: the original as it is, or the pipeline's result with caching headers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from imgproxy.http.conditional import is_not_modified
+from imgproxy.http.observe import OP_KEY
+from imgproxy.origin.keys import key_from_raw_path
+from imgproxy.pipeline.parse import parse_pipeline, pipeline_text
+from imgproxy.pipeline.run import Result
+from imgproxy.service import Service, identity_of, result_etag
+
+
+async def download(request: Request) -> Response:
+    service: Service = request.app.state.service
+    settings = service.settings
+    key = key_from_raw_path(request.scope["raw_path"].split(b"?", 1)[0])
+    text = pipeline_text(request.scope["query_string"].decode("latin-1"))
+    caching = {"Cache-Control": f"public, max-age={settings.max_age}"}
+
+    if text is None:
+        request.scope[OP_KEY] = "original"
+        info = await service.origin.stat(key)
+        if info is not None and is_not_modified(request.headers, info.etag, info.last_modified):
+            return not_modified(caching, info.etag, info.last_modified)
+        response = await service.origin.passthrough(key, request)
+        if "cache-control" not in response.headers:
+            response.headers.update(caching)
+        return response
+
+    pipeline = parse_pipeline(text, settings.max_pipeline_ops)
+    request.scope[OP_KEY] = pipeline.ops[0].canonical().split("/", 1)[0]
+
+    info = await service.origin.stat(key)
+    if info is not None and info.etag is not None:
+        etag = result_etag(info.etag, pipeline.canonical())
+        if is_not_modified(request.headers, etag, info.last_modified):
+            return not_modified(caching, etag, info.last_modified)
+        result = service.cached(key, info.etag, pipeline)
+        if result is not None:
+            return answer(result, caching, etag, info.last_modified)
+
+    original = await service.fetch(key)
+    identity = identity_of(original)
+    etag = result_etag(identity, pipeline.canonical())
+    last_modified = original.info.last_modified
+    if is_not_modified(request.headers, etag, last_modified):
+        return not_modified(caching, etag, last_modified)
+    result = service.cached(key, identity, pipeline) or await service.process(key, identity, pipeline, original)
+    return answer(result, caching, etag, last_modified)
+
+
+def answer(result: Result, caching: dict[str, str], etag: str, last_modified: str | None) -> Response:
+    if not result.cacheable:
+        return Response(result.body, media_type=result.content_type, headers={**result.headers, "Cache-Control": "no-store"})
+    headers = {**result.headers, **caching, "ETag": etag}
+    if last_modified:
+        headers["Last-Modified"] = last_modified
+    return Response(result.body, media_type=result.content_type, headers=headers)
+
+
+def not_modified(caching: dict[str, str], etag: str | None, last_modified: str | None) -> Response:
+    headers = dict(caching)
+    if etag:
+        headers["ETag"] = etag
+    if last_modified:
+        headers["Last-Modified"] = last_modified
+    return Response(status_code=304, headers=headers)

@@ -1,0 +1,38 @@
+"""Every error as JSON `{"error": message}` with Cache-Control: no-store; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from imgproxy.errors import Overloaded, ProxyError
+
+log = logging.getLogger("imgproxy")
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    if status == Overloaded.status:
+        headers["Retry-After"] = "1"
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+async def proxy_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProxyError)
+    return error_response(exc.status, exc.message)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, exc.detail)
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal error")
+
+
+HANDLERS = {ProxyError: proxy_error, HTTPException: http_error, Exception: internal_error}

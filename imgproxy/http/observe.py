@@ -1,0 +1,52 @@
+"""One access-log line and the Prometheus metrics of every request."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from imgproxy.metrics import LATENCY, REQUESTS
+
+log = logging.getLogger("imgproxy.access")
+
+# Handlers name the work a request did here (the first op, "original", "healthz", ...) for metrics.
+OP_KEY = "imgproxy.op"
+
+
+class Observe:
+    def __init__(self, app: ASGIApp, access_log: bool) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, sent = 500, 0
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            op = scope.get(OP_KEY, "other")
+            REQUESTS.labels(op, str(status)).inc()
+            LATENCY.labels(op).observe(elapsed)
+            if self.access_log:
+                client = scope.get("client") or ("-", 0)
+                target = scope.get("raw_path", b"").decode("latin-1")
+                query = scope.get("query_string", b"").decode("latin-1")
+                log.info(
+                    '%s "%s %s%s" %d %d %.1fms', client[0], scope["method"], target,
+                    "?" + query if query else "", status, sent, elapsed * 1000,
+                )

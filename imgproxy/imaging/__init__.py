@@ -1,0 +1,1 @@
+"""Decode, orient, resize and encode pixels with Pillow."""

@@ -1,0 +1,105 @@
+"""Decoding untrusted bytes: limits checked from the header, shrink-on-load, EXIF orientation."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from imgproxy.errors import TooLarge, Unsupported
+
+# The proxy checks its own pixel limit from the header before decoding (see `open_checked`);
+# Pillow's process-wide bomb guard would otherwise refuse sizes the operator allowed.
+Image.MAX_IMAGE_PIXELS = None
+
+EXIF_ORIENTATION = 0x0112
+SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that turn the stored image by 90 degrees
+
+
+@dataclass(frozen=True)
+class Header:
+    format: str  # Pillow's name: JPEG, PNG, WEBP, GIF, ...
+    size: tuple[int, int]  # as displayed, after EXIF orientation
+    orientation: int
+    mode: str
+    frames: int
+
+
+@dataclass(frozen=True)
+class Decoded:
+    image: Image.Image  # oriented pixels, possibly reduced on load
+    full_size: tuple[int, int]  # the oriented size of the original at full resolution
+
+    @property
+    def scale(self) -> float:
+        """Decoded pixels per original pixel (the smaller of the two axes)."""
+        return min(self.image.width / self.full_size[0], self.image.height / self.full_size[1])
+
+
+def open_checked(data: bytes, max_pixels: int) -> Image.Image:
+    """Open `data` lazily (header only) and refuse it before any pixel is decoded if it is too big."""
+    if not data:
+        raise Unsupported("not an image: the body is empty")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise Unsupported("not an image, or a format this proxy cannot read") from None
+    except Exception as exc:  # Pillow raises many types on malformed headers
+        raise Unsupported(f"image header is corrupt: {exc}") from None
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise Unsupported("image has no pixels")
+    if width * height > max_pixels:
+        raise TooLarge(f"image is {width}x{height} ({width * height / 1e6:.1f} MP), over the limit of {max_pixels / 1e6:g} MP")
+    return image
+
+
+def orientation_of(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # a broken EXIF block must not make a readable image unreadable
+        return 1
+    return value if value in range(1, 9) else 1
+
+
+def read_header(data: bytes, max_pixels: int) -> Header:
+    image = open_checked(data, max_pixels)
+    orientation = orientation_of(image)
+    width, height = image.size
+    size = (height, width) if orientation in SWAPS_AXES else (width, height)
+    return Header(image.format or "", size, orientation, image.mode, getattr(image, "n_frames", 1))
+
+
+def decode(data: bytes, max_pixels: int, min_scale: float = 1.0) -> Decoded:
+    """Decode and orient `data`, at the smallest JPEG DCT scale that keeps `min_scale` of the pixels.
+
+    Pillow's `draft` lets libjpeg skip 1/2, 3/4 or 7/8 of the work for a 12 MP photo when the
+    caller needs only a fraction of its pixels; other formats decode at full size.
+    """
+    image = open_checked(data, max_pixels)
+    orientation = orientation_of(image)
+    stored = image.size
+    if min_scale < 1 and image.format == "JPEG":
+        image.draft("RGB", (max(1, math.ceil(stored[0] * min_scale)), max(1, math.ceil(stored[1] * min_scale))))
+    try:
+        image.load()
+    except Exception as exc:
+        raise Unsupported(f"image data is truncated or corrupt: {exc}") from None
+    if orientation != 1:
+        image = ImageOps.exif_transpose(image)
+    full_size = (stored[1], stored[0]) if orientation in SWAPS_AXES else stored
+    return Decoded(image, full_size)
+
+
+def as_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """`image` as RGB, transparent pixels flattened onto `background`."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, background)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")

@@ -1,0 +1,66 @@
+"""facecrop2/<W>x<H>[/ignore-error/<0|1>]: a WxH JPEG centred on the faces (DESIGN section 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from imgproxy.errors import BadRequest, Unprocessable
+from imgproxy.faces.crop import choose_region, crop_window
+from imgproxy.faces.detect import detection_scale
+from imgproxy.imaging.decode import Decoded, as_rgb
+from imgproxy.pipeline.options import read_options, read_size
+from imgproxy.pipeline.state import Context, Encoded, Raster, State, image_size, load
+
+NAME = "facecrop2"
+MAX_SIDE = 9999
+
+
+@dataclass(frozen=True)
+class FaceCrop2:
+    width: int
+    height: int
+    ignore_error: bool = False
+
+    def canonical(self) -> str:
+        return f"{NAME}/{self.width}x{self.height}" + ("/ignore-error/1" if self.ignore_error else "")
+
+    def apply(self, state: State, ctx: Context) -> State:
+        full = image_size(state, ctx, NAME)
+        target = (self.width, self.height)
+        if self.width > full[0] or self.height > full[1]:
+            raise BadRequest(f"{NAME}: {self.width}x{self.height} exceeds image size {full[0]}x{full[1]}")
+
+        decoded: Decoded | None = None
+
+        def load_for_detection() -> Decoded:
+            nonlocal decoded
+            decoded = load(state, ctx, NAME, detection_scale(full))
+            return decoded
+
+        digest = state.digest if isinstance(state, Encoded) else None
+        faces = ctx.faces.find(digest, load_for_detection)
+        if not faces:
+            raise Unprocessable(f"{NAME}: no face detected")
+        window = crop_window(choose_region([f.box for f in faces], full, target), full, target)
+
+        # The detection decode is usually fine enough for the crop too; decode again, finer, only
+        # when the window is so small that it would be upscaled.
+        need = max(self.width / window.w, self.height / window.h)
+        if decoded is None or decoded.scale < need:
+            decoded = load(state, ctx, NAME, need)
+        sx = decoded.image.width / full[0]
+        sy = decoded.image.height / full[1]
+        source_box = (window.x * sx, window.y * sy, window.right * sx, window.bottom * sy)
+        image = as_rgb(decoded.image).resize(target, Image.Resampling.LANCZOS, box=source_box, reducing_gap=3.0)
+
+        ctx.debug_headers["X-Face-Count"] = str(len(faces))
+        ctx.debug_headers["X-Crop-Box"] = ",".join(str(v) for v in window.rounded())
+        return Raster(image, "JPEG", ctx.settings.quality)
+
+
+def parse(args: list[str]) -> FaceCrop2:
+    options = read_options(NAME, args, positional=1)
+    width, height = read_size(NAME, "size", options.positional[0], MAX_SIDE)
+    return FaceCrop2(width, height, options.ignore_error)

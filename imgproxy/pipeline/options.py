@@ -1,0 +1,76 @@
+"""Reading an op's '/'-separated arguments, with one clear error per bad argument."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from imgproxy.errors import BadRequest
+
+SIZE = re.compile(r"^(\d+)x(\d+)$")
+
+
+@dataclass(frozen=True)
+class Options:
+    positional: list[str]
+    values: dict[str, str]  # key -> value, and flag -> ""
+    ignore_error: bool
+
+
+def read_options(
+    op: str,
+    args: Sequence[str],
+    *,
+    positional: int = 0,
+    keys: Collection[str] = (),
+    flags: Collection[str] = (),
+) -> Options:
+    """Split `args` into `positional` leading values, `key/value` pairs and bare flags.
+
+    Every op takes `ignore-error/<0|1>`, as in Qiniu.
+    """
+    if len(args) < positional:
+        raise BadRequest(f"{op}: expected {positional} leading argument(s), got {len(args)}")
+    values: dict[str, str] = {}
+    seen: set[str] = set()
+    ignore_error = False
+    rest = list(args[positional:])
+    while rest:
+        name = rest.pop(0)
+        if name in flags:
+            value = ""
+        elif name in keys or name == "ignore-error":
+            if not rest:
+                raise BadRequest(f"{op}: {name} needs a value")
+            value = rest.pop(0)
+        else:
+            raise BadRequest(f"{op}: unknown argument {name!r}")
+        if name in seen:
+            raise BadRequest(f"{op}: {name} is given twice")
+        seen.add(name)
+        if name == "ignore-error":
+            ignore_error = read_flag(op, name, value)
+        else:
+            values[name] = value
+    return Options(list(args[:positional]), values, ignore_error)
+
+
+def read_flag(op: str, name: str, value: str) -> bool:
+    if value not in ("0", "1"):
+        raise BadRequest(f"{op}: {name} must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
+def read_int(op: str, name: str, value: str, low: int, high: int) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise BadRequest(f"{op}: {name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def read_size(op: str, name: str, value: str, high: int) -> tuple[int, int]:
+    """`<W>x<H>` with both sides from 1 to `high`."""
+    match = SIZE.match(value)
+    if not match or not all(1 <= int(side) <= high for side in match.groups()):
+        raise BadRequest(f"{op}: {name} must be <W>x<H> with W and H from 1 to {high}, got {value!r}")
+    return int(match[1]), int(match[2])

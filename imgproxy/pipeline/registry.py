@@ -1,0 +1,24 @@
+"""Every op the pipeline knows: its name in the URL and the function that parses its arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from imgproxy.pipeline import facecrop2
+from imgproxy.pipeline.state import Context, State
+
+
+class Op(Protocol):
+    ignore_error: bool
+
+    def canonical(self) -> str:
+        """The op as one normal spelling, so equal pipelines share cache entries and ETags."""
+
+    def apply(self, state: State, ctx: Context) -> State:
+        """Turn the previous op's output into this op's, raising ProxyError on failure."""
+
+
+PARSERS: dict[str, Callable[[list[str]], Op]] = {
+    facecrop2.NAME: facecrop2.parse,
+}

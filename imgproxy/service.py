@@ -1,0 +1,84 @@
+"""The long-lived parts of one proxy process and the path from an original to a processed result."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from cachetools import LRUCache
+from PIL import Image
+
+from imgproxy import PROCESSING_VERSION
+from imgproxy.config import Settings
+from imgproxy.faces.detect import detect
+from imgproxy.faces.finder import FaceFinder
+from imgproxy.metrics import RESULT_CACHE
+from imgproxy.origin import Original, open_origin
+from imgproxy.pipeline.parse import Pipeline
+from imgproxy.pipeline.run import Result, run
+from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.singleflight import SingleFlight
+from imgproxy.workers import WorkerPool
+
+log = logging.getLogger("imgproxy")
+
+# One cached detection costs a few hundred bytes; give detections this share of the cache budget.
+BYTES_PER_DETECTION = 2048
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.origin = open_origin(settings)
+        self.pool = WorkerPool(settings.thread_count, settings.queue_limit)
+        self.faces = FaceFinder(settings.cache_bytes // BYTES_PER_DETECTION // 16)
+        self.results: LRUCache[tuple[str, str, str], Result] | None = (
+            LRUCache(settings.cache_bytes, getsizeof=lambda r: r.size) if settings.cache_bytes else None
+        )
+        self.fetches: SingleFlight[Original] = SingleFlight()
+        self.computations: SingleFlight[Result] = SingleFlight()
+        self.ready = False
+
+    async def start(self) -> None:
+        # Load the detector graph once before declaring readiness, so /readyz means "models loaded".
+        await self.pool.run(detect, Image.new("RGB", (64, 64)))
+        self.ready = True
+
+    async def close(self) -> None:
+        self.ready = False
+        await self.origin.aclose()
+        self.pool.shutdown()
+
+    async def fetch(self, key: str) -> Original:
+        return await self.fetches.do(key, lambda: self.origin.fetch(key))
+
+    def cached(self, key: str, identity: str, pipeline: Pipeline) -> Result | None:
+        if self.results is None:
+            return None
+        result = self.results.get((key, identity, pipeline.canonical()))
+        RESULT_CACHE.labels("hit" if result else "miss").inc()
+        return result
+
+    async def process(self, key: str, identity: str, pipeline: Pipeline, original: Original) -> Result:
+        """The result of `pipeline` on `original`, computed once however many ask at the same time."""
+        cache_key = (key, identity, pipeline.canonical())
+
+        async def compute() -> Result:
+            encoded = Encoded(original.data, original.info.content_type)
+            result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces))
+            if self.results is not None and result.size <= self.settings.cache_bytes:
+                self.results[cache_key] = result
+            return result
+
+        return await self.computations.do(cache_key, compute)
+
+
+def identity_of(original: Original) -> str:
+    """The origin's ETag, or a hash of the bytes when the origin gives none."""
+    return original.info.etag or '"' + hashlib.blake2b(original.data, digest_size=16).hexdigest() + '"'
+
+
+def result_etag(identity: str, canonical_pipeline: str) -> str:
+    """A strong ETag for one pipeline's result on one version of one original."""
+    text = f"{identity}|{canonical_pipeline}|{PROCESSING_VERSION}"
+    return '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'

@@ -1,0 +1,42 @@
+"""CPU work (decode, detect, encode) off the event loop, in a bounded pool that sheds load."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from imgproxy.errors import Overloaded
+
+T = TypeVar("T")
+
+
+class WorkerPool:
+    """A thread pool that refuses new jobs (429) once `queue_limit` jobs wait for a thread.
+
+    Latency under overload stays bounded: a request either starts soon or is told to retry.
+    Pillow and MediaPipe release the GIL while they work, so threads use every core.
+    """
+
+    def __init__(self, threads: int, queue_limit: int) -> None:
+        self.threads = threads
+        self.capacity = threads + queue_limit
+        self.pending = 0  # jobs submitted and not finished; read and written on the event loop only
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="imgproxy-cpu")
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        if self.pending >= self.capacity:
+            raise Overloaded("too many requests queued; retry shortly")
+        loop = asyncio.get_running_loop()
+        self.pending += 1
+        future = self._executor.submit(fn, *args)
+        # Count the job until its thread is done with it, even if the request is cancelled.
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._finished))
+        return await asyncio.wrap_future(future)
+
+    def _finished(self) -> None:
+        self.pending -= 1
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,172 @@
+"""Real parts for the tests: sample photos on disk, the proxy under uvicorn, nginx as an HTTP origin."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from imgproxy.samples import sample_files
+
+REPO = Path(__file__).resolve().parent.parent
+FACES_DEV = REPO.parent / "shared" / "data" / "faces-dev"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {seconds} s")
+
+
+@dataclass
+class Proxy:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=60, **kwargs)
+
+    def head(self, path: str, **kwargs) -> httpx.Response:
+        return httpx.head(self.url + path, timeout=60, **kwargs)
+
+
+def start_proxy(origin: str, log_dir: Path, **settings: str) -> Proxy:
+    """`imgproxy serve` as a user runs it, on a free loopback port, ready when /readyz says so."""
+    port = free_port()
+    env = {**os.environ, "IMGPROXY_DEBUG_HEADERS": "1"}
+    env.update({"IMGPROXY_" + name.upper(): value for name, value in settings.items()})
+    log = log_dir / f"proxy-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "imgproxy", "serve", "--host", "127.0.0.1", "--port", str(port), "--origin", origin],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/readyz", process)
+    except Exception:
+        process.kill()
+        raise RuntimeError(log.read_text(errors="replace")[-3000:])
+    return Proxy(url, process, log)
+
+
+def stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+@pytest.fixture(scope="session")
+def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("samples")
+    for name, data in sample_files().items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def proxy(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    """The proxy over a folder of sample photos, debug headers on."""
+    running = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"))
+    yield running
+    stop(running.process)
+
+
+@dataclass
+class Nginx:
+    url: str
+    root: Path
+    access_log: Path
+
+    def hits(self, path: str) -> int:
+        """How many requests for `path` reached this origin."""
+        lines = self.access_log.read_text().splitlines() if self.access_log.exists() else []
+        return sum(1 for line in lines if f" {path} " in line)
+
+
+def start_nginx(config: str, prefix: Path, ready_url: str) -> subprocess.Popen:
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is not installed: .ci/run installs it with apt-get install nginx")
+    conf = prefix / "nginx.conf"
+    conf.write_text(config)
+    process = subprocess.Popen(
+        ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off; pid nginx.pid;"],
+        stdout=subprocess.DEVNULL, stderr=(prefix / "stderr.log").open("wb"),
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError((prefix / "stderr.log").read_text())
+            try:
+                httpx.get(ready_url, timeout=1)
+                return process
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    except Exception:
+        process.kill()
+        raise
+
+
+@pytest.fixture
+def nginx_origin(tmp_path: Path, samples_dir: Path) -> Iterator[Nginx]:
+    """Real nginx serving a copy of the samples on a free loopback port, logging every request."""
+    root = tmp_path / "bucket"
+    shutil.copytree(samples_dir, root)
+    (tmp_path / "logs").mkdir()
+    port = free_port()
+    config = textwrap.dedent(f"""
+        worker_processes 1;
+        error_log {tmp_path}/logs/error.log;
+        events {{ worker_connections 256; }}
+        http {{
+            types {{ image/jpeg jpg jpeg; image/png png; text/html html; }}
+            default_type application/octet-stream;
+            access_log {tmp_path}/logs/access.log;
+            client_body_temp_path {tmp_path}/logs;
+            proxy_temp_path {tmp_path}/logs;
+            fastcgi_temp_path {tmp_path}/logs;
+            uwsgi_temp_path {tmp_path}/logs;
+            scgi_temp_path {tmp_path}/logs;
+            server {{
+                listen 127.0.0.1:{port};
+                root {root};
+                location = /html-as-jpeg.jpg {{ default_type image/jpeg; types {{ }} }}
+                location /slow/ {{ limit_rate 1k; limit_rate_after 0; alias {root}/; }}
+            }}
+        }}
+    """)
+    process = start_nginx(config, tmp_path, f"http://127.0.0.1:{port}/")
+    yield Nginx(f"http://127.0.0.1:{port}", root, tmp_path / "logs" / "access.log")
+    process.terminate()
+    process.wait(timeout=10)
