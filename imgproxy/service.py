@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 
 from cachetools import LRUCache
 from PIL import Image
@@ -36,7 +37,7 @@ class Service:
             LRUCache(settings.cache_bytes, getsizeof=lambda r: r.size) if settings.cache_bytes else None
         )
         self.fetches: SingleFlight[Original] = SingleFlight()
-        self.computations: SingleFlight[Result] = SingleFlight()
+        self.requests: SingleFlight[Processed] = SingleFlight()
         self.ready = False
 
     async def start(self) -> None:
@@ -49,9 +50,6 @@ class Service:
         await self.origin.aclose()
         self.pool.shutdown()
 
-    async def fetch(self, key: str) -> Original:
-        return await self.fetches.do(key, lambda: self.origin.fetch(key))
-
     def cached(self, key: str, identity: str, pipeline: Pipeline) -> Result | None:
         if self.results is None:
             return None
@@ -59,18 +57,29 @@ class Service:
         RESULT_CACHE.labels("hit" if result else "miss").inc()
         return result
 
-    async def process(self, key: str, identity: str, pipeline: Pipeline, original: Original) -> Result:
-        """The result of `pipeline` on `original`, computed once however many ask at the same time."""
-        cache_key = (key, identity, pipeline.canonical())
+    async def process(self, key: str, pipeline: Pipeline) -> Processed:
+        """`pipeline` on the current `key`: fetched and computed once however many ask at the same
+        time, while requests for other pipelines of the same key share the download.
+        """
+        return await self.requests.do((key, pipeline.canonical()), lambda: self._process(key, pipeline))
 
-        async def compute() -> Result:
+    async def _process(self, key: str, pipeline: Pipeline) -> Processed:
+        original = await self.fetches.do(key, lambda: self.origin.fetch(key))
+        identity = identity_of(original)
+        result = self.cached(key, identity, pipeline)
+        if result is None:
             encoded = Encoded(original.data, original.info.content_type)
             result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces))
             if self.results is not None and result.size <= self.settings.cache_bytes:
-                self.results[cache_key] = result
-            return result
+                self.results[(key, identity, pipeline.canonical())] = result
+        return Processed(result, result_etag(identity, pipeline.canonical()), original.info.last_modified)
 
-        return await self.computations.do(cache_key, compute)
+
+@dataclass(frozen=True)
+class Processed:
+    result: Result
+    etag: str
+    last_modified: str | None
 
 
 def identity_of(original: Original) -> str:

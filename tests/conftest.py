@@ -106,10 +106,10 @@ class Nginx:
     root: Path
     access_log: Path
 
-    def hits(self, path: str) -> int:
-        """How many requests for `path` reached this origin."""
+    def hits(self, path: str, method: str = "GET") -> int:
+        """How many `method` requests for `path` reached this origin."""
         lines = self.access_log.read_text().splitlines() if self.access_log.exists() else []
-        return sum(1 for line in lines if f" {path} " in line)
+        return sum(1 for line in lines if line.split(" ")[:2] == [method, path])
 
 
 def start_nginx(config: str, prefix: Path, ready_url: str) -> subprocess.Popen:
@@ -138,21 +138,26 @@ def start_nginx(config: str, prefix: Path, ready_url: str) -> subprocess.Popen:
         raise
 
 
-@pytest.fixture
-def nginx_origin(tmp_path: Path, samples_dir: Path) -> Iterator[Nginx]:
+@pytest.fixture(scope="module")
+def nginx_origin(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Iterator[Nginx]:
     """Real nginx serving a copy of the samples on a free loopback port, logging every request."""
+    tmp_path = tmp_path_factory.mktemp("nginx")
     root = tmp_path / "bucket"
     shutil.copytree(samples_dir, root)
     (tmp_path / "logs").mkdir()
     port = free_port()
+    # As root (CI), nginx workers would drop to `nobody`, who cannot read pytest's private temp folders.
+    user = "user root;" if os.geteuid() == 0 else ""
     config = textwrap.dedent(f"""
+        {user}
         worker_processes 1;
         error_log {tmp_path}/logs/error.log;
         events {{ worker_connections 256; }}
         http {{
             types {{ image/jpeg jpg jpeg; image/png png; text/html html; }}
             default_type application/octet-stream;
-            access_log {tmp_path}/logs/access.log;
+            log_format origin '$request_method $uri $status';
+            access_log {tmp_path}/logs/access.log origin;
             client_body_temp_path {tmp_path}/logs;
             proxy_temp_path {tmp_path}/logs;
             fastcgi_temp_path {tmp_path}/logs;
@@ -162,7 +167,7 @@ def nginx_origin(tmp_path: Path, samples_dir: Path) -> Iterator[Nginx]:
                 listen 127.0.0.1:{port};
                 root {root};
                 location = /html-as-jpeg.jpg {{ default_type image/jpeg; types {{ }} }}
-                location /slow/ {{ limit_rate 1k; limit_rate_after 0; alias {root}/; }}
+                location /slow/ {{ limit_rate 20k; alias {root}/; }}
             }}
         }}
     """)

@@ -10,7 +10,7 @@ from imgproxy.http.observe import OP_KEY
 from imgproxy.origin.keys import key_from_raw_path
 from imgproxy.pipeline.parse import parse_pipeline, pipeline_text
 from imgproxy.pipeline.run import Result
-from imgproxy.service import Service, identity_of, result_etag
+from imgproxy.service import Service, result_etag
 
 
 async def download(request: Request) -> Response:
@@ -42,14 +42,10 @@ async def download(request: Request) -> Response:
         if result is not None:
             return answer(result, caching, etag, info.last_modified)
 
-    original = await service.fetch(key)
-    identity = identity_of(original)
-    etag = result_etag(identity, pipeline.canonical())
-    last_modified = original.info.last_modified
-    if is_not_modified(request.headers, etag, last_modified):
-        return not_modified(caching, etag, last_modified)
-    result = service.cached(key, identity, pipeline) or await service.process(key, identity, pipeline, original)
-    return answer(result, caching, etag, last_modified)
+    processed = await service.process(key, pipeline)
+    if is_not_modified(request.headers, processed.etag, processed.last_modified):
+        return not_modified(caching, processed.etag, processed.last_modified)
+    return answer(processed.result, caching, processed.etag, processed.last_modified)
 
 
 def answer(result: Result, caching: dict[str, str], etag: str, last_modified: str | None) -> Response:
