@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 ENV_PREFIX = "IMGPROXY_"
@@ -43,6 +44,8 @@ class Settings:
     origin_timeout: float = _setting(15.0, "Seconds for a whole origin fetch, headers and body (504 beyond).", minimum=0.001)
     origin_ttl: float = _setting(60.0, "Seconds an HTTP original's ETag is trusted before it is revalidated; 0 revalidates every request.", minimum=0)
     debug_headers: bool = _setting(False, "Add X-Face-Count and X-Crop-Box to facecrop2 answers.")
+    api_keys: str = _setting("", "Access keys as AK:SK pairs, comma-separated: they sign download tokens and API requests.")
+    private_downloads: bool = _setting(False, "Require a Qiniu private-download token (&e=<deadline>&token=<AK>:<sign>) on every download URL.")
     access_log: bool = _setting(True, "Log one line per request.")
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
 
@@ -55,6 +58,16 @@ class Settings:
             if raw is not None:
                 values[f.name] = parse_value(f.name, f.type, raw, f.metadata["minimum"])
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        parse_key_pairs(self.api_keys)
+        if self.private_downloads and not self.api_keys:
+            raise ConfigError(f"{env_name('private_downloads')}: needs keys to check tokens with; set {env_name('api_keys')}")
+
+    @cached_property
+    def key_pairs(self) -> dict[str, str]:
+        """Access key -> secret key."""
+        return parse_key_pairs(self.api_keys)
 
     @property
     def thread_count(self) -> int:
@@ -100,6 +113,19 @@ def parse_value(name: str, type_name: str, raw: str, minimum: float | None) -> A
     return raw
 
 
+def parse_key_pairs(text: str) -> dict[str, str]:
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        access, _, secret = item.partition(":")
+        if not access or not secret:
+            raise ConfigError(f"{env_name('api_keys')}: expected AK:SK pairs separated by commas, got {item.split(':')[0]!r}...")
+        pairs[access] = secret
+    return pairs
+
+
 def describe() -> list[tuple[str, str, str, str]]:
     """(env name, flag, default, help) for every setting: the CLI help and the README table."""
-    return [(env_name(f.name), flag_name(f.name), str(f.default), f.metadata["help"]) for f in fields(Settings)]
+    def shown(value: Any) -> str:
+        return ("1" if value else "0") if isinstance(value, bool) else str(value)
+
+    return [(env_name(f.name), flag_name(f.name), shown(f.default), f.metadata["help"]) for f in fields(Settings)]

@@ -84,7 +84,7 @@ class Processed:
 
 def identity_of(original: Original) -> str:
     """The origin's ETag, or a hash of the bytes when the origin gives none."""
-    return original.info.etag or '"' + hashlib.blake2b(original.data, digest_size=16).hexdigest() + '"'
+    return original.info.etag or '"' + hashlib.sha256(original.data).hexdigest()[:32] + '"'
 
 
 def result_etag(identity: str, canonical_pipeline: str) -> str:

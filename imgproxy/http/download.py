@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from imgproxy.http.conditional import is_not_modified
 from imgproxy.http.observe import OP_KEY
+from imgproxy.http.tokens import check_download_token
 from imgproxy.origin.keys import key_from_raw_path
 from imgproxy.pipeline.parse import parse_pipeline, pipeline_text
 from imgproxy.pipeline.run import Result
@@ -16,8 +19,13 @@ from imgproxy.service import Service, result_etag
 async def download(request: Request) -> Response:
     service: Service = request.app.state.service
     settings = service.settings
-    key = key_from_raw_path(request.scope["raw_path"].split(b"?", 1)[0])
-    text = pipeline_text(request.scope["query_string"].decode("latin-1"))
+    raw_path = request.scope["raw_path"].split(b"?", 1)[0]
+    query = request.scope["query_string"].decode("latin-1")
+    if settings.private_downloads:
+        url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw_path.decode('latin-1')}"
+        check_download_token(url, query, settings.key_pairs, time.time())
+    key = key_from_raw_path(raw_path)
+    text = pipeline_text(query)
     caching = {"Cache-Control": f"public, max-age={settings.max_age}"}
 
     if text is None:

@@ -25,7 +25,7 @@ class Encoded:
 
     @cached_property
     def digest(self) -> str:
-        return hashlib.blake2b(self.data, digest_size=16).hexdigest()
+        return hashlib.sha256(self.data).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
