@@ -40,6 +40,11 @@ class Box:
         right, bottom = min(self.right, size[0]), min(self.bottom, size[1])
         return Box(x, y, max(right - x, 0.0), max(bottom - y, 0.0))
 
+    def grown(self, fraction: float) -> Box:
+        """This box grown by `fraction` of its width and height on each side."""
+        dx, dy = self.w * fraction, self.h * fraction
+        return Box(self.x - dx, self.y - dy, self.w + 2 * dx, self.h + 2 * dy)
+
     def scaled(self, sx: float, sy: float) -> Box:
         return Box(self.x * sx, self.y * sy, self.w * sx, self.h * sy)
 
