@@ -34,7 +34,7 @@ class Settings:
     queue: int = _setting(0, "Jobs that may wait for a thread before requests get 429; 0 means 8 per thread.", minimum=0)
     cache_bytes: int = _setting(256 * 2**20, "Bytes of processed results kept in memory; 0 turns off the result and detection caches.", minimum=0)
     max_age: int = _setting(30 * 86400, "Cache-Control max-age of processed results, in seconds.", minimum=0)
-    quality: int = _setting(75, "JPEG quality of facecrop2 results (Qiniu's default).", minimum=1)
+    quality: int = _setting(75, "JPEG and WebP quality when the URL names none (Qiniu's default, 75).", minimum=1)
     max_source_bytes: int = _setting(20 * 2**20, "Largest original the proxy will process, in bytes (413 beyond).", minimum=1)
     max_source_pixels: int = _setting(50_000_000, "Largest original in pixels, read from the header before decoding (413 beyond).", minimum=1)
     max_output_side: int = _setting(9999, "Largest output width or height in pixels (400 beyond).", minimum=1)

@@ -14,8 +14,9 @@ def test_every_setting_is_in_the_configuration_table():
 
 
 def test_every_op_is_documented():
+    headings = [line for line in README.splitlines() if line.startswith("#")]
     for name in PARSERS:
-        assert f"### {name}" in README, name
+        assert any(name in heading for heading in headings), name
 
 
 def test_the_two_commands():

@@ -81,7 +81,7 @@ def decode(data: bytes, max_pixels: int, min_scale: float = 1.0) -> Decoded:
     image = open_checked(data, max_pixels)
     orientation = orientation_of(image)
     stored = image.size
-    if min_scale < 1 and image.format == "JPEG":
+    if min_scale < 1 and image.format in ("JPEG", "MPO"):  # MPO: a camera JPEG with a second picture
         image.draft("RGB", (max(1, math.ceil(stored[0] * min_scale)), max(1, math.ceil(stored[1] * min_scale))))
     try:
         image.load()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from imgproxy.errors import BadRequest
 
 SIZE = re.compile(r"^(\d+)x(\d+)$")
+QUALITY = re.compile(r"^(\d{1,3})(!?)$")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,29 @@ def read_size(op: str, name: str, value: str, high: int) -> tuple[int, int]:
     if not match or not all(1 <= int(side) <= high for side in match.groups()):
         raise BadRequest(f"{op}: {name} must be <W>x<H> with W and H from 1 to {high}, got {value!r}")
     return int(match[1]), int(match[2])
+
+
+def read_choice(op: str, name: str, value: str, choices: Mapping[str, T]) -> T:
+    """One of the spellings in `choices`, matched without regard to case."""
+    for spelling, choice in choices.items():
+        if spelling.lower() == value.lower():
+            return choice
+    raise BadRequest(f"{op}: {name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Quality:
+    value: int
+    # Without '!' Qiniu caps the quality by the source JPEG's own (see `state.output`).
+    forced: bool = False
+
+    def text(self) -> str:
+        return f"{self.value}{'!' if self.forced else ''}"
+
+
+def read_quality(op: str, name: str, value: str) -> Quality:
+    """`<1-100>` or `<1-100>!`."""
+    match = QUALITY.match(value)
+    if not match or not 1 <= int(match[1]) <= 100:
+        raise BadRequest(f"{op}: {name} must be a whole number from 1 to 100, optionally followed by '!', got {value!r}")
+    return Quality(int(match[1]), bool(match[2]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from imgproxy.pipeline import facecrop2
+from imgproxy.pipeline import exif, facecrop2, imageave, imageinfo, imagemogr2, imageview2
 from imgproxy.pipeline.state import Context, State
 
 
@@ -21,4 +21,9 @@ class Op(Protocol):
 
 PARSERS: dict[str, Callable[[list[str]], Op]] = {
     facecrop2.NAME: facecrop2.parse,
+    imageview2.NAME: imageview2.parse,
+    imagemogr2.NAME: imagemogr2.parse,
+    imageinfo.NAME: imageinfo.parse,
+    exif.NAME: exif.parse,
+    imageave.NAME: imageave.parse,
 }

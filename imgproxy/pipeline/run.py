@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 
 from imgproxy.errors import ProxyError
-from imgproxy.imaging.encode import CONTENT_TYPES, encode
 from imgproxy.pipeline.parse import Pipeline
 from imgproxy.pipeline.state import Context, Document, Encoded, State
 
@@ -46,5 +45,5 @@ def render(state: State, ctx: Context) -> Result:
     if isinstance(state, Document):
         body = json.dumps(state.body, ensure_ascii=False, separators=(",", ":")).encode()
         return Result(body, "application/json", cacheable=False, headers=headers)
-    body = encode(state.image, state.format, state.quality, state.progressive)
-    return Result(body, CONTENT_TYPES[state.format], headers=headers)
+    encoded = state.encoded()
+    return Result(encoded.data, encoded.content_type, headers=headers)

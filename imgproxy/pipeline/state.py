@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -14,6 +16,10 @@ from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Size
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging.decode import Decoded, decode, read_header
+from imgproxy.imaging.encode import CONTENT_TYPES, encode, jpeg_quality
+from imgproxy.imaging.frames import ANIMATED, MAX_FRAMES, Animation, read_animation
+from imgproxy.imaging.resize import resizable
+from imgproxy.pipeline.options import Quality
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,22 @@ class Raster:
     format: str  # Pillow format name of the answer: JPEG, PNG, WEBP, GIF
     quality: int
     progressive: bool = False
+    animation: Animation | None = None  # every frame of an animated image; `image` is the first
+
+    @property
+    def frame_count(self) -> int:
+        return 1 if self.animation is None else len(self.animation.frames)
+
+    def map(self, change: Callable[[Image.Image], Image.Image]) -> Raster:
+        """This raster with `change` made to its image, or to every frame of its animation."""
+        if self.animation is None:
+            return replace(self, image=change(self.image))
+        animation = self.animation.map(change)
+        return replace(self, image=animation.frames[0], animation=animation)
+
+    def encoded(self) -> Encoded:
+        data = encode(self.image, self.format, self.quality, self.progressive, self.animation)
+        return Encoded(data, CONTENT_TYPES[self.format])
 
 
 @dataclass(frozen=True)
@@ -71,3 +93,44 @@ def load(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Decoded
     if isinstance(state, Encoded):
         return decode(state.data, ctx.settings.max_source_pixels, min_scale)
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
+
+
+def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Raster:
+    """`state` as pixels for the image ops: every frame of an animation, in a mode they can all work
+    on, and the source's format and JPEG quality (Qiniu's default output format, and quality cap).
+
+    A still JPEG is decoded with at least `min_scale` of its resolution, so callers size their
+    geometry on `image_size` and scale it to the decoded pixels (see `resize.resample`).
+    """
+    if isinstance(state, Raster):
+        return state
+    if isinstance(state, Encoded):
+        header = read_header(state.data, ctx.settings.max_source_pixels)
+        format = "JPEG" if header.format == "MPO" else header.format  # MPO: a camera JPEG with a second picture
+        format = format if format in CONTENT_TYPES else "PNG"  # BMP, TIFF...: written losslessly
+        if header.frames > 1 and header.format in ANIMATED:
+            if header.frames > MAX_FRAMES:
+                raise BadRequest(f"{op}: the image has {header.frames} frames, over the limit of {MAX_FRAMES}")
+            animation = read_animation(state.data, ctx.settings.max_source_pixels)
+            return Raster(animation.frames[0], format, ctx.settings.quality, animation=animation)
+        image = resizable(decode(state.data, ctx.settings.max_source_pixels, min_scale).image)
+        quality = (jpeg_quality(state.data) if format == "JPEG" else None) or ctx.settings.quality
+        return Raster(image, format, quality)
+    raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
+
+
+def output(raster: Raster, format: str | None, quality: Quality, progressive: bool, source: Size) -> Raster:
+    """`raster`, made from an image of `source` size, set to be written as `format` (None: as it came).
+
+    Qiniu's quality rule: from a JPEG input, unless the quality is forced with '!', the quality is at
+    most the source's own scaled by sqrt(source area / output area) (a thumbnail hides artefacts
+    that a full-size copy would show), and at most 90 when the source's is 90 or less.
+    """
+    format = format or raster.format
+    value = quality.value
+    if not quality.forced and raster.format == "JPEG":
+        width, height = raster.image.size
+        corrected = raster.quality * math.sqrt(source[0] * source[1] / (width * height))
+        value = min(value, math.floor((corrected if raster.quality > 90 else min(90, corrected)) + 0.5))
+    animation = raster.animation if format in ANIMATED else None  # a JPEG keeps the first frame, `image`
+    return replace(raster, format=format, quality=value, progressive=progressive and format == "JPEG", animation=animation)

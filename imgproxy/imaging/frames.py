@@ -1,0 +1,50 @@
+"""Animated images (GIF, WebP, APNG): every frame decoded whole, changed alike, written back with its timing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from PIL import Image, ImageOps, ImageSequence
+
+from imgproxy.errors import TooLarge, Unsupported
+from imgproxy.imaging.decode import open_checked
+
+# Formats whose animations this proxy reads and writes; a JPEG answer keeps the first frame.
+ANIMATED = frozenset({"GIF", "WEBP", "PNG"})
+# Most frames an op works on (400 beyond): every frame is decoded and processed.
+MAX_FRAMES = 300
+DEFAULT_DURATION = 100  # ms, what browsers assume for a frame that states none
+
+
+@dataclass(frozen=True)
+class Animation:
+    frames: tuple[Image.Image, ...]
+    durations: tuple[int, ...]  # ms, one per frame
+    loop: int  # 0 loops forever
+
+    def map(self, change: Callable[[Image.Image], Image.Image]) -> Animation:
+        return replace(self, frames=tuple(change(frame) for frame in self.frames))
+
+
+def read_animation(data: bytes, max_pixels: int) -> Animation:
+    """Every frame of the animation in `data` as a full RGBA canvas (Pillow composites GIF frames
+    over the ones before them), oriented like a still image.
+
+    The frames together must stay within `max_pixels`, the limit a still image has, since they all
+    sit in memory at once.
+    """
+    image = open_checked(data, max_pixels)
+    frames = getattr(image, "n_frames", 1)
+    width, height = image.size
+    if width * height * frames > max_pixels:
+        raise TooLarge(f"animation is {width}x{height} x {frames} frames, over the limit of {max_pixels / 1e6:g} MP")
+    decoded, durations = [], []
+    try:
+        for frame in ImageSequence.Iterator(image):
+            # convert() keeps the EXIF block in info, which is what exif_transpose reads the orientation from.
+            decoded.append(ImageOps.exif_transpose(frame.convert("RGBA")))
+            durations.append(int(frame.info.get("duration") or DEFAULT_DURATION))
+    except Exception as exc:  # Pillow raises many types on broken frame data
+        raise Unsupported(f"image data is truncated or corrupt: {exc}") from None
+    return Animation(tuple(decoded), tuple(durations), int(image.info.get("loop", 0)))

@@ -1,0 +1,59 @@
+"""imageInfo: Qiniu's `{"size", "format", "width", "height", "colorModel"}` (+ `frameNumber` for a GIF),
+read from the header without decoding the pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from imgproxy.errors import BadRequest
+from imgproxy.imaging.decode import open_checked, read_header
+from imgproxy.pipeline.options import read_options
+from imgproxy.pipeline.state import Context, Document, Encoded, Raster, State
+
+NAME = "imageInfo"
+FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tiff"}
+# Qiniu names colour models as Go's image/color does: a JPEG is "ycbcr", a truecolour PNG "rgba"
+# (its alpha-less pixels are stored as RGBA), one with alpha "nrgba" (non-premultiplied).
+MODELS = {"1": "gray", "L": "gray", "I;16": "gray16", "I;16B": "gray16", "I": "gray16", "LA": "nrgba", "RGB": "rgba", "RGBA": "nrgba", "CMYK": "cmyk"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    ignore_error: bool = False
+
+    def canonical(self) -> str:
+        return NAME + ("/ignore-error/1" if self.ignore_error else "")
+
+    def apply(self, state: State, ctx: Context) -> State:
+        # After an image op, describe what that op would have answered.
+        encoded = state.encoded() if isinstance(state, Raster) else state
+        if not isinstance(encoded, Encoded):
+            raise BadRequest(f"{NAME}: needs an image, but the op before it answers JSON")
+        header = read_header(encoded.data, ctx.settings.max_source_pixels)
+        body = {
+            "size": len(encoded.data),
+            "format": FORMATS.get(header.format, header.format.lower()),
+            "width": header.size[0],
+            "height": header.size[1],
+            "colorModel": color_model(open_checked(encoded.data, ctx.settings.max_source_pixels)),
+        }
+        if header.format == "GIF":
+            body["frameNumber"] = header.frames
+        return Document(body)
+
+
+def color_model(image: Image.Image) -> str:
+    """The colour model of an opened (not decoded) image, in Qiniu's words."""
+    if image.format in ("JPEG", "MPO"):
+        return {"L": "gray", "CMYK": "cmyk"}.get(image.mode, "ycbcr")
+    if image.format == "WEBP":  # lossy WebP is YCbCr, with an alpha plane beside it when it has one
+        return "nycbcra" if image.mode == "RGBA" else "ycbcr"
+    if image.mode in ("P", "PA") and image.palette is not None:
+        return f"palette{len(image.palette.palette) // len(image.palette.mode)}"
+    return MODELS.get(image.mode, image.mode.lower())
+
+
+def parse(args: list[str]) -> ImageInfo:
+    return ImageInfo(read_options(NAME, args).ignore_error)

@@ -1,0 +1,74 @@
+"""imageView2/<mode>/w/<W>/h/<H>/format/<f>/interlace/<0|1>/q/<q>[!]/ignore-error/<0|1>: Qiniu's thumbnails.
+
+Modes, as Qiniu documents them (w and h bound the long and short edge in modes 0, 4 and 5):
+0 long edge <= w and short edge <= h; 1 at least w x h, then the centre w x h; 2 inside w x h;
+3 at least w x h; 4 long edge >= w and short edge >= h; 5 mode 4, then the centre crop.
+A missing w or h bounds nothing in modes 0 and 2 and equals the other in modes 1, 3, 4 and 5.
+The output is never larger than the source (see `resize.imageview2`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
+from imgproxy.imaging.resize import Region, check_output, imageview2, resample
+from imgproxy.pipeline.options import Quality, read_choice, read_flag, read_int, read_options, read_quality
+from imgproxy.pipeline.state import Context, State, image_size, load_raster, output
+
+NAME = "imageView2"
+MAX_SIDE = 9999
+
+
+@dataclass(frozen=True)
+class ImageView2:
+    mode: int
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None  # Pillow's name; None keeps the source's
+    interlace: bool = False
+    quality: Quality | None = None  # None: the configured default, 75 as in Qiniu
+    ignore_error: bool = False
+
+    def canonical(self) -> str:
+        parts = [NAME, str(self.mode)]
+        if self.width is not None:
+            parts += ["w", str(self.width)]
+        if self.height is not None:
+            parts += ["h", str(self.height)]
+        if self.format is not None:
+            parts += ["format", URL_NAMES[self.format]]
+        if self.interlace:
+            parts += ["interlace", "1"]
+        if self.quality is not None:
+            parts += ["q", self.quality.text()]
+        if self.ignore_error:
+            parts += ["ignore-error", "1"]
+        return "/".join(parts)
+
+    def apply(self, state: State, ctx: Context) -> State:
+        settings = ctx.settings
+        src = image_size(state, ctx, NAME)
+        region = Region.of(src, *imageview2(src, self.mode, self.width, self.height))
+        raster = load_raster(state, ctx, NAME, min(1.0, region.scale))
+        bounds = "/".join(f"{key}/{value}" for key, value in (("w", self.width), ("h", self.height)) if value)
+        check_output(
+            NAME, bounds or "the size without w or h", region.size, raster.frame_count,
+            settings.max_output_side, settings.max_output_pixels,
+        )
+        raster = raster.map(lambda image: resample(image, region, src))
+        return output(raster, self.format, self.quality or Quality(settings.quality), self.interlace, src)
+
+
+def parse(args: list[str]) -> ImageView2:
+    options = read_options(NAME, args, positional=1, keys=("w", "h", "format", "interlace", "q"))
+    values = options.values
+    return ImageView2(
+        mode=read_int(NAME, "mode", options.positional[0], 0, 5),
+        width=read_int(NAME, "w", values["w"], 1, MAX_SIDE) if "w" in values else None,
+        height=read_int(NAME, "h", values["h"], 1, MAX_SIDE) if "h" in values else None,
+        format=read_choice(NAME, "format", values["format"], FORMAT_NAMES) if "format" in values else None,
+        interlace=read_flag(NAME, "interlace", values["interlace"]) if "interlace" in values else False,
+        quality=read_quality(NAME, "q", values["q"]) if "q" in values else None,
+        ignore_error=options.ignore_error,
+    )
