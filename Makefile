@@ -6,8 +6,9 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test samples bench eval clean
 
+# The demo listens on 127.0.0.1 only, so its detect APIs are open unless the environment says otherwise.
 run: $(INSTALLED) samples/grace_hopper.jpg
-	$(BIN)/imgproxy serve
+	IMGPROXY_API_OPEN=$${IMGPROXY_API_OPEN:-1} $(BIN)/imgproxy serve
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

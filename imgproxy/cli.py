@@ -1,15 +1,30 @@
-"""`imgproxy serve` and friends: flags mirror the `IMGPROXY_*` settings one to one."""
+"""`imgproxy serve` and friends: flags mirror the `IMGPROXY_*` settings one to one.
+
+`imgproxy detect` and `imgproxy crop` run the proxy's own ops (facedetect, facecrop2) on local
+files, with the same settings (`IMGPROXY_QUALITY`, the size limits...) from the environment.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from imgproxy.config import ConfigError, Settings, describe, env_name
 
+if TYPE_CHECKING:  # the commands import the pipeline when they run, so `serve` starts without it
+    from imgproxy.pipeline.state import Context, Encoded
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# What a folder is searched for: the formats the ops read, by file name.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".mpo"})
+T = TypeVar("T")
 
 
 def logging_config(level: str) -> dict:
@@ -30,7 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the download path and the APIs over HTTP")
     for (env, flag, default, help), f in zip(describe(), fields(Settings)):
         serve.add_argument(flag, dest=f.name, metavar="VALUE", help=f"{help} [{env}, default {default}]")
+
+    detect = commands.add_parser("detect", help="print the facedetect JSON of image files, one line per file")
+    detect.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders searched recursively for images")
+    detect.add_argument("--landmarks", action="store_true", help="add the face mesh's 478 landmarks to each face")
+    detect.add_argument("--attributes", action="store_true", help="add pose, eyes, mouth and quality to each face")
+    detect.add_argument("--max", metavar="N", help="keep the N largest faces")
+    detect.add_argument("--minsize", metavar="PX", help="smallest face width to look for, in pixels of the image")
+    detect.add_argument("--rotate", action="store_true", help="also look for faces turned by 90, 180 or 270 degrees")
+    add_jobs(detect)
+
+    crop = commands.add_parser("crop", help="facecrop2 every image of a folder into another folder")
+    crop.add_argument("folder", metavar="DIR", help="folder searched recursively for images")
+    crop.add_argument("--size", required=True, metavar="WxH", help="size of the crops, as facecrop2/<W>x<H>")
+    crop.add_argument("--out", required=True, metavar="DIR", help="folder the crops are written to, with DIR's layout")
+    add_jobs(crop)
     return parser
+
+
+def add_jobs(command: argparse.ArgumentParser) -> None:
+    cores = os.cpu_count() or 1
+    command.add_argument("--jobs", type=int, default=cores, metavar="N", help=f"images processed at once [default {cores}, one per core]")
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -59,7 +94,186 @@ def serve(args: argparse.Namespace) -> None:
     )
 
 
+def detect(args: argparse.Namespace) -> None:
+    """One JSON object per file on stdout, `{"file": ..., **native}` or `{"file": ..., "error": ...}`;
+    exit status 1 when any file failed."""
+    from imgproxy.errors import ProxyError
+    from imgproxy.pipeline.facedetect import FaceDetect, read_native_options
+    from imgproxy.pipeline.state import Document
+
+    flags = {"landmarks": args.landmarks, "attributes": args.attributes, "rotate": args.rotate}
+    values = {name: "1" for name, on in flags.items() if on}
+    values.update({name: value for name, value in (("max", args.max), ("minsize", args.minsize)) if value is not None})
+    try:
+        op = FaceDetect(read_native_options(values))
+    except ProxyError as exc:
+        sys.exit(f"imgproxy detect: {exc.message}")
+    settings = local_settings("detect")
+
+    def detect_one(path: Path, data: bytes) -> dict[str, Any]:
+        result = op.apply(encoded(data), context(settings))
+        assert isinstance(result, Document)
+        return result.body
+
+    failed = False
+    for path, outcome in run_files(image_files(args.paths), detect_one, settings, args.jobs):
+        if isinstance(outcome, str):
+            failed = True
+            line = {"file": str(path), "error": outcome}
+        else:
+            line = {"file": str(path), **outcome}
+        print(json.dumps(line, ensure_ascii=False, separators=(",", ":")), flush=True)
+    sys.exit(1 if failed else 0)
+
+
+def crop(args: argparse.Namespace) -> None:
+    """facecrop2/<size> of every image under DIR, written under --out with the same layout; the
+    failures listed at the end with their reasons, and exit status 1 when there are any."""
+    from imgproxy.errors import ProxyError
+    from imgproxy.pipeline import facecrop2
+    from imgproxy.pipeline.state import Raster
+
+    try:
+        op = facecrop2.parse([args.size])
+    except ProxyError as exc:
+        sys.exit(f"imgproxy crop: --size: {exc.message}")
+    root, out = Path(args.folder), Path(args.out)
+    if not root.is_dir():
+        sys.exit(f"imgproxy crop: {root} is not a folder")
+    files = image_files([str(root)])
+    if not files:
+        sys.exit(f"imgproxy crop: no images in {root}")
+    settings = local_settings("crop")
+
+    def crop_one(path: Path, data: bytes) -> None:
+        result = op.apply(encoded(data), context(settings))
+        assert isinstance(result, Raster)
+        target = out / crop_name(path.relative_to(root))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(result.encoded().data)
+
+    failures = []
+    progress = Progress(len(files), sys.stderr)
+    for path, outcome in run_files(files, crop_one, settings, args.jobs):
+        if isinstance(outcome, str):
+            failures.append((path, outcome))
+        progress.advance(failed=isinstance(outcome, str))
+    progress.close()
+    print(f"cropped {len(files) - len(failures)} of {len(files)} images into {out}", file=sys.stderr)
+    if failures:
+        print(f"{len(failures)} failed:", file=sys.stderr)
+        for path, reason in failures:
+            print(f"  {path}: {reason}", file=sys.stderr)
+        sys.exit(1)
+
+
+def local_settings(command: str) -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"imgproxy {command}: {exc}")
+
+
+def encoded(data: bytes) -> Encoded:
+    from imgproxy.pipeline.state import Encoded
+
+    return Encoded(data, "application/octet-stream")
+
+
+def context(settings: Settings) -> Context:
+    """A context per image, as the server makes one per request."""
+    from imgproxy.faces.finder import FaceFinder
+    from imgproxy.pipeline.state import Context
+
+    return Context(settings, FaceFinder(0))  # every file is seen once: nothing to cache
+
+
+def image_files(paths: Sequence[str]) -> list[Path]:
+    """The files named, and the image files (by suffix) under the folders named, in a stable order.
+    A named file is tried whatever its name; one that does not exist fails on its own line."""
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            files.append(path)
+    return files
+
+
+def crop_name(relative: Path) -> Path:
+    """Where the crop of `relative` goes: JPEG names are kept, other names get ".jpg" added (so
+    a.png and a.jpg do not write the same file)."""
+    if relative.suffix.lower() in (".jpg", ".jpeg", ".jpe"):
+        return relative
+    return relative.with_name(relative.name + ".jpg")
+
+
+def run_files(
+    files: Sequence[Path], work: Callable[[Path, bytes], T], settings: Settings, jobs: int
+) -> Iterable[tuple[Path, T | str]]:
+    """(file, result or failure reason) for each file in order, `jobs` files at a time.
+
+    `work` gets the file's path and bytes; a file that cannot be read, is over the size limit or
+    that the op refuses yields the reason instead of a result.
+    """
+    from imgproxy.errors import ProxyError
+
+    def one(path: Path) -> T | str:
+        try:
+            data = read_limited(path, settings.max_source_bytes)
+            return work(path, data)
+        except ProxyError as exc:
+            return exc.message
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}"
+
+    pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="imgproxy-cli")
+    try:
+        yield from zip(files, pool.map(one, files))
+    finally:
+        pool.shutdown(cancel_futures=True)  # on Ctrl-C, do not work through the rest of the folder first
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    from imgproxy.errors import TooLarge
+
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"file is over the limit of {limit} bytes (IMGPROXY_MAX_SOURCE_BYTES)")
+    return data
+
+
+class Progress:
+    """A one-line progress bar on a terminal, redrawn in place; nothing when output goes to a file."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.done, self.failed = total, 0, 0
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def advance(self, failed: bool = False) -> None:
+        self.done += 1
+        self.failed += failed
+        if self.live:
+            filled = self.WIDTH * self.done // self.total
+            failures = f", {self.failed} failed" if self.failed else ""
+            self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total}{failures}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         serve(args)
+    elif args.command == "detect":
+        detect(args)
+    elif args.command == "crop":
+        crop(args)

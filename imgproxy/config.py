@@ -7,13 +7,16 @@ every worker process builds the same settings with `Settings.from_env()`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
 ENV_PREFIX = "IMGPROXY_"
+HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 
 
 class ConfigError(ValueError):
@@ -45,7 +48,10 @@ class Settings:
     origin_ttl: float = _setting(60.0, "Seconds an HTTP original's ETag is trusted before it is revalidated; 0 revalidates every request.", minimum=0)
     debug_headers: bool = _setting(False, "Add X-Face-Count and X-Crop-Box to facecrop2 answers.")
     api_keys: str = _setting("", "Access keys as AK:SK pairs, comma-separated: they sign download tokens and API requests.")
+    api_open: bool = _setting(False, "Serve the detect APIs without keys; without it and without IMGPROXY_API_KEYS they answer 401.")
     private_downloads: bool = _setting(False, "Require a Qiniu private-download token (&e=<deadline>&token=<AK>:<sign>) on every download URL.")
+    max_request_bytes: int = _setting(32 * 2**20, "Largest request body the detect APIs accept, in bytes (413 beyond); base64 makes an image a third larger than its file.", minimum=1)
+    url_allowlist: str = _setting("", "Hosts and networks (names, IPs or CIDRs, comma-separated) that image_url may fetch from although they are private, loopback or link-local.")
     access_log: bool = _setting(True, "Log one line per request.")
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
 
@@ -61,6 +67,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         parse_key_pairs(self.api_keys)
+        parse_allowlist(self.url_allowlist)
         if self.private_downloads and not self.api_keys:
             raise ConfigError(f"{env_name('private_downloads')}: needs keys to check tokens with; set {env_name('api_keys')}")
 
@@ -68,6 +75,10 @@ class Settings:
     def key_pairs(self) -> dict[str, str]:
         """Access key -> secret key."""
         return parse_key_pairs(self.api_keys)
+
+    @cached_property
+    def url_allowed(self) -> Allowlist:
+        return parse_allowlist(self.url_allowlist)
 
     @property
     def thread_count(self) -> int:
@@ -121,6 +132,30 @@ def parse_key_pairs(text: str) -> dict[str, str]:
             raise ConfigError(f"{env_name('api_keys')}: expected AK:SK pairs separated by commas, got {item.split(':')[0]!r}...")
         pairs[access] = secret
     return pairs
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Where image_url may fetch from although the address is not public."""
+
+    hosts: frozenset[str]  # lower-case host names, matched exactly
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def parse_allowlist(text: str) -> Allowlist:
+    hosts, networks = set(), []
+    for item in filter(None, (part.strip().lower() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
+            continue
+        except ValueError:
+            pass
+        name = item.rstrip(".")
+        # A last label of digits means an IP address was meant (no top-level domain is numeric).
+        if not HOST_NAME.match(name) or name.rsplit(".", 1)[-1].isdigit():
+            raise ConfigError(f"{env_name('url_allowlist')}: expected host names, IP addresses or CIDR networks, got {item!r}")
+        hosts.add(name)
+    return Allowlist(frozenset(hosts), tuple(networks))
 
 
 def describe() -> list[tuple[str, str, str, str]]:

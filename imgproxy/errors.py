@@ -1,10 +1,13 @@
 """The errors a request can end in, each with the HTTP status it answers."""
 
+from typing import ClassVar
+
 
 class ProxyError(Exception):
     """An error whose message is safe to show the client as `{"error": message}`."""
 
     status = 500
+    headers: ClassVar[dict[str, str]] = {}  # sent with the error answer
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -40,6 +43,7 @@ class Unprocessable(ProxyError):
 
 class Overloaded(ProxyError):
     status = 429
+    headers = {"Retry-After": "1"}
 
 
 class BadGateway(ProxyError):

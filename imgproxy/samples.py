@@ -75,6 +75,8 @@ def sample_files() -> dict[str, bytes]:
         "edge.jpg": jpeg_bytes(place(background((1600, 900), seed=2), hopper, 512, (1088, 0))),
         # Stored turned 90 degrees clockwise; EXIF orientation 8 tells viewers to turn it back.
         "rotated.jpg": jpeg_bytes(hopper.transpose(Image.Transpose.ROTATE_270), orientation=8),
+        # Stored on its side with no EXIF to say so, as some phone uploads are: facedetect/rotate/1 finds her.
+        "sideways.jpg": jpeg_bytes(hopper.transpose(Image.Transpose.ROTATE_90)),
         "no_face.jpg": jpeg_bytes(background((800, 600), seed=3)),
     }
 

@@ -94,8 +94,8 @@ def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def proxy(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    """The proxy over a folder of sample photos, debug headers on."""
-    running = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"))
+    """The proxy over a folder of sample photos, debug headers on, the detect APIs open."""
+    running = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"), api_open="1")
     yield running
     stop(running.process)
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from imgproxy.api.native import face_detect
 from imgproxy.config import Settings
 from imgproxy.http.download import download
 from imgproxy.http.errors import HANDLERS, error_response
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/v1/face/detect", face_detect, methods=["POST"]),
             Route("/{key:path}", download, methods=["GET", "HEAD"]),
         ],
         middleware=[Middleware(Observe, access_log=service.settings.access_log)],

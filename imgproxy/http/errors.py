@@ -8,21 +8,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from imgproxy.errors import Overloaded, ProxyError
+from imgproxy.errors import ProxyError
 
 log = logging.getLogger("imgproxy")
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    headers = {"Cache-Control": "no-store"}
-    if status == Overloaded.status:
-        headers["Retry-After"] = "1"
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers={**(headers or {}), "Cache-Control": "no-store"})
 
 
 async def proxy_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProxyError)
-    return error_response(exc.status, exc.message)
+    return error_response(exc.status, exc.message, exc.headers)
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,10 +8,11 @@ from PIL import Image
 
 from imgproxy.errors import BadRequest, Unprocessable
 from imgproxy.faces.crop import choose_region, crop_window
-from imgproxy.faces.detect import detection_scale
+from imgproxy.faces.detect import DetectOptions
 from imgproxy.imaging.decode import Decoded, as_rgb
+from imgproxy.pipeline.facedetect import find_faces
 from imgproxy.pipeline.options import read_options, read_size
-from imgproxy.pipeline.state import Context, Encoded, Raster, State, image_size, load
+from imgproxy.pipeline.state import Context, Raster, State, image_size, load
 
 NAME = "facecrop2"
 MAX_SIDE = 9999
@@ -32,15 +33,10 @@ class FaceCrop2:
         if self.width > full[0] or self.height > full[1]:
             raise BadRequest(f"{NAME}: {self.width}x{self.height} exceeds image size {full[0]}x{full[1]}")
 
-        decoded: Decoded | None = None
-
-        def load_for_detection() -> Decoded:
-            nonlocal decoded
-            decoded = load(state, ctx, NAME, detection_scale(full))
-            return decoded
-
-        digest = state.digest if isinstance(state, Encoded) else None
-        faces = ctx.faces.find(digest, load_for_detection)
+        # choose_region keeps faces of at least a quarter of the largest's area, half its width:
+        # narrower ones need not be searched for, which spares a large portrait the finer passes.
+        decoded, detection = find_faces(state, ctx, full, DetectOptions(min_face_ratio=0.5), op=NAME)
+        faces = detection.faces
         if not faces:
             raise Unprocessable(f"{NAME}: no face detected")
         window = crop_window(choose_region([f.box for f in faces], full, target), full, target)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from imgproxy.pipeline import exif, facecrop2, imageave, imageinfo, imagemogr2, imageview2
+from imgproxy.pipeline import facedetect
 from imgproxy.pipeline.state import Context, State
 
 
@@ -21,6 +22,7 @@ class Op(Protocol):
 
 PARSERS: dict[str, Callable[[list[str]], Op]] = {
     facecrop2.NAME: facecrop2.parse,
+    facedetect.NAME: facedetect.parse,
     imageview2.NAME: imageview2.parse,
     imagemogr2.NAME: imagemogr2.parse,
     imageinfo.NAME: imageinfo.parse,

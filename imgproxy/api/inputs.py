@@ -1,0 +1,168 @@
+"""The fields of a detect-API request and the image in them: a multipart file, base64 text or a URL.
+
+Every detect dialect reads its requests through here: `read_fields` once, then the function of
+the source the client chose. Each failure is a ProxyError subclass of its own, so the native API
+answers its status and a vendor dialect can map it to the vendor's error code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.types import Message
+
+from imgproxy.api.fetch import FetchPolicy, Resolver, fetch, resolve_host
+from imgproxy.errors import BadRequest, TooLarge, Unsupported
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+JSON_TYPE = "application/json"
+# A data URL's head ("data:image/jpeg;base64,"), which browsers' FileReader puts before the data.
+DATA_URL = re.compile(r"^data:[\w.+/-]*(;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
+WHITESPACE = re.compile(rb"\s+")
+
+Fields = dict[str, Any]  # name -> a JSON value, a form field's text, or a FilePart
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A file of a multipart body, read whole: the body is already within its limit."""
+
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+class BodyTooLarge(TooLarge):
+    pass
+
+
+class MalformedBody(BadRequest):
+    """The body does not parse as its Content-Type says."""
+
+
+class UnsupportedBody(Unsupported):
+    """The body's Content-Type is none of the ones the APIs read."""
+
+
+class MissingImage(BadRequest):
+    pass
+
+
+class EmptyImage(BadRequest):
+    pass
+
+
+class NotAFile(BadRequest):
+    """A field that must be a file upload came as text, or the other way round."""
+
+
+class BadBase64(BadRequest):
+    pass
+
+
+class ImageTooLarge(TooLarge):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused (413) as soon as it is known to be over `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"request body is {declared} bytes, over the limit of {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_fields(request: Request, limit: int) -> Fields:
+    """The fields of a multipart, url-encoded or JSON (object) body of at most `limit` bytes.
+
+    An empty body has no fields, whatever its Content-Type. A field given twice is refused: which
+    one counts would be a guess.
+    """
+    body = await read_body(request, limit)
+    if not body:
+        return {}
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type == JSON_TYPE:
+        try:
+            value = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise MalformedBody(f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise MalformedBody("the JSON body is nested too deeply") from None
+        if not isinstance(value, dict):
+            raise MalformedBody("the JSON body must be an object")
+        return value
+    if media_type in FORM_TYPES:
+        return await form_fields(request, body, limit)
+    raise UnsupportedBody(f"Content-Type must be multipart/form-data, application/x-www-form-urlencoded or {JSON_TYPE}, got {media_type or 'none'!r}")
+
+
+async def form_fields(request: Request, body: bytes, limit: int) -> Fields:
+    async def replay() -> Message:  # the body was already read, within the limit
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    # Starlette answers a malformed form with a 400 of its own; base64 images are large text fields.
+    form = await Request(request.scope, replay).form(max_part_size=limit)
+    fields: Fields = {}
+    try:
+        for name, value in form.multi_items():
+            if name in fields:
+                raise MalformedBody(f"field {name!r} is given twice")
+            if isinstance(value, UploadFile):
+                value = FilePart(value.filename, value.content_type, await value.read())
+            fields[name] = value
+    finally:
+        await form.close()  # large parts spool to temporary files
+    return fields
+
+
+def file_bytes(value: object, name: str, limit: int) -> bytes:
+    """The bytes of the multipart file field `name`."""
+    if not isinstance(value, FilePart):
+        raise NotAFile(f"{name} must be a file upload (multipart/form-data, e.g. curl -F {name}=@photo.jpg)")
+    return checked_image(value.data, name, limit)
+
+
+def base64_bytes(value: object, name: str, limit: int) -> bytes:
+    """The bytes of base64 text (standard or URL-safe alphabet, padding optional, line breaks and a
+    data-URL head allowed)."""
+    if not isinstance(value, str):
+        raise NotAFile(f"{name} must be base64 text")
+    text = WHITESPACE.sub(b"", DATA_URL.sub("", value, count=1).encode("ascii", "replace"))
+    if len(text) * 3 // 4 > limit + 2:  # before decoding: the padding may be missing
+        raise ImageTooLarge(f"{name} decodes to over the limit of {limit} bytes")
+    alphabet = b"-_" if b"-" in text or b"_" in text else b"+/"
+    try:
+        data = base64.b64decode(text + b"=" * (-len(text) % 4), altchars=alphabet, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadBase64(f"{name} is not valid base64") from None
+    return checked_image(data, name, limit)
+
+
+async def url_bytes(value: object, name: str, policy: FetchPolicy, resolve: Resolver = resolve_host) -> bytes:
+    """The bytes behind the http(s) URL in field `name`, fetched under `policy` (see `fetch`)."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"{name} must be an http or https URL")
+    data = await fetch(value.strip(), policy, resolve)
+    return checked_image(data, name, policy.max_bytes)
+
+
+def checked_image(data: bytes, name: str, limit: int) -> bytes:
+    if not data:
+        raise EmptyImage(f"{name} is empty (0 bytes)")
+    if len(data) > limit:
+        raise ImageTooLarge(f"{name} is over the limit of {limit} bytes")
+    return data

@@ -1,0 +1,90 @@
+"""POST /v1/face/detect: the facedetect op's JSON for an uploaded, base64 or fetched image.
+
+    curl -F image=@photo.jpg -F landmarks=1 http://127.0.0.1:8080/v1/face/detect
+    curl -H 'Content-Type: application/json' -d '{"image_url": "https://...", "max": 3}' .../v1/face/detect
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from imgproxy.api.fetch import FetchPolicy
+from imgproxy.api.inputs import Fields, MissingImage, base64_bytes, file_bytes, read_fields, url_bytes
+from imgproxy.config import Settings
+from imgproxy.errors import BadRequest, Unauthorized
+from imgproxy.http.observe import OP_KEY
+from imgproxy.pipeline.facedetect import OPTION_KEYS, FaceDetect, read_native_options
+from imgproxy.pipeline.state import Context, Document, Encoded
+from imgproxy.service import Service
+
+SOURCES = ("image", "image_base64", "image_url")
+FIELDS = (*SOURCES, *OPTION_KEYS)
+
+
+class CredentialsRequired(Unauthorized):
+    headers = {"WWW-Authenticate": 'Basic realm="imgproxy"'}
+
+
+async def face_detect(request: Request) -> Response:
+    request.scope[OP_KEY] = "face/detect"
+    service: Service = request.app.state.service
+    settings = service.settings
+    check_credentials(request.headers.get("authorization"), settings)
+    fields = await read_fields(request, settings.max_request_bytes)
+    unknown = sorted(set(fields) - set(FIELDS))
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}; the fields are {', '.join(FIELDS)}")
+    # Options first: a typo should not cost a download.
+    op = FaceDetect(read_native_options({name: option_text(name, fields[name]) for name in OPTION_KEYS if name in fields}))
+    data = await image_bytes(fields, settings)
+    document = await service.pool.run(op.apply, Encoded(data, "application/octet-stream"), Context(settings, service.faces))
+    assert isinstance(document, Document)
+    return JSONResponse(document.body, headers={"Cache-Control": "no-store"})
+
+
+async def image_bytes(fields: Fields, settings: Settings) -> bytes:
+    given = [name for name in SOURCES if name in fields]
+    if not given:
+        raise MissingImage("no image: send a multipart file field image, or image_base64 or image_url")
+    if len(given) > 1:
+        raise BadRequest(f"send one image, got {' and '.join(given)}")
+    name = given[0]
+    value = fields[name]
+    if name == "image":
+        return file_bytes(value, name, settings.max_source_bytes)
+    if name == "image_base64":
+        return base64_bytes(value, name, settings.max_source_bytes)
+    return await url_bytes(value, name, FetchPolicy.of(settings))
+
+
+def check_credentials(authorization: str | None, settings: Settings) -> None:
+    """With keys configured, HTTP Basic with one of the AK:SK pairs (`curl -u AK:SK`); without
+    keys, only when IMGPROXY_API_OPEN=1 says the API is meant to be open."""
+    if not settings.key_pairs:
+        if not settings.api_open:
+            raise Unauthorized("the detect APIs are closed: set IMGPROXY_API_KEYS, or IMGPROXY_API_OPEN=1")
+        return
+    scheme, _, encoded = (authorization or "").partition(" ")
+    try:
+        access, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        access, secret = "", ""
+    expected = settings.key_pairs.get(access)
+    if scheme.lower() != "basic" or expected is None or not hmac.compare_digest(expected, secret):
+        raise CredentialsRequired("send an API key pair with HTTP Basic authentication (curl -u AK:SK)")
+
+
+def option_text(name: str, value: object) -> str:
+    """An option's value as the op reads it: JSON true/false and numbers, or form text."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise BadRequest(f"{name} must be a number or true/false, got {type(value).__name__}")

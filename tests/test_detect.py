@@ -1,0 +1,255 @@
+"""The face-detection core on real photos: composites of the sample portraits, and labelled faces-dev."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgproxy.faces.box import Box
+from imgproxy.faces.detect import (
+    FINE_FACE,
+    MODEL_SIDE,
+    Candidate,
+    DetectOptions,
+    Face,
+    automatic_min_face,
+    detect,
+    detection_scale,
+    merge,
+    plan_passes,
+    spread,
+    unrotate_point,
+)
+from imgproxy.faces.finder import FaceFinder
+from imgproxy.imaging.decode import decode
+from imgproxy.samples import background, grace_hopper, jpeg_bytes, large_photo, place, with_grain
+
+FACES_DEV = Path(__file__).resolve().parents[2] / "shared/data/faces-dev"
+# Grace Hopper's face is this share of her photo's width (MediaPipe's box on the sample).
+HOPPER_FACE = 196 / 512
+
+
+def hopper_width_for(face: float) -> int:
+    """The width to paste Grace Hopper's photo at so that her face is `face` pixels wide."""
+    return round(face / HOPPER_FACE)
+
+
+def holds(region: Box, face: Face) -> bool:
+    """Whether the face's centre lies inside `region`."""
+    cx, cy = face.box.center
+    return region.x <= cx <= region.right and region.y <= cy <= region.bottom
+
+
+def pasted(at: tuple[int, int], width: int) -> Box:
+    """Where Grace Hopper's photo lands when pasted at `at`, `width` pixels wide."""
+    hopper = grace_hopper()
+    return Box(at[0], at[1], width, hopper.height * width / hopper.width)
+
+
+@pytest.fixture(scope="module")
+def group() -> tuple[Image.Image, list[Box], list[int]]:
+    """Six faces, 30 to 80 px wide, on a 1600x1200 canvas: the image, where each photo went, sizes."""
+    canvas = background((1600, 1200), seed=4)
+    spots, sizes = [], [80, 70, 60, 50, 40, 30]
+    for i, face in enumerate(sizes):
+        at = (100 + (i % 3) * 500, 150 + (i // 3) * 550)
+        width = hopper_width_for(face)
+        canvas = place(canvas, grace_hopper(), width, at)
+        spots.append(pasted(at, width))
+    return with_grain(canvas), spots, sizes
+
+
+# --- the plan, the merge and the geometry, as pure functions
+
+
+def test_a_small_image_with_big_faces_needs_one_pass() -> None:
+    assert [[p.window for p in level] for level in plan_passes((400, 300), 60)] == [[Box(0, 0, 400, 300)]]
+
+
+@pytest.mark.parametrize("size, min_face", [((400, 300), 16), ((1000, 750), 15), ((4000, 3000), 62.5), ((300, 1200), 16)])
+def test_the_plan_covers_the_image_at_every_level_and_sees_the_smallest_face(size: tuple[int, int], min_face: float) -> None:
+    plan = plan_passes(size, min_face)
+    for level in plan:
+        windows = [p.window for p in level]
+        assert min(w.x for w in windows) == 0 and min(w.y for w in windows) == 0
+        assert max(w.right for w in windows) == pytest.approx(size[0])
+        assert max(w.bottom for w in windows) == pytest.approx(size[1])
+    finest = plan[-1][0].window
+    assert min_face * MODEL_SIDE / max(finest.w, finest.h) >= FINE_FACE - 1e-9
+    # Each level's windows overlap by the widest face it must find whole: what the coarser one
+    # is not trusted for.
+    for coarser, finer in zip(plan, plan[1:]):
+        starts = sorted({p.window.x for p in finer})
+        side = finer[0].window.w
+        assert all(b - a <= side - coarser[0].smallest + 1e-9 for a, b in zip(starts, starts[1:]))
+
+
+def test_the_plan_is_chosen_from_the_image_size_and_the_smallest_face() -> None:
+    def passes(size: tuple[int, int], min_face: float) -> int:
+        return sum(len(level) for level in plan_passes(size, min_face))
+
+    assert passes((400, 300), 16) < passes((600, 400), 16) < passes((1000, 750), 16)
+    assert passes((1000, 750), 40) < passes((1000, 750), 16)
+
+
+def test_spread_reaches_both_ends_with_the_overlap() -> None:
+    starts = spread(1000, 192, 40)
+    assert starts[0] == 0 and starts[-1] + 192 == pytest.approx(1000)
+    assert all(b - a <= 192 - 40 for a, b in zip(starts, starts[1:]))
+    assert spread(150, 192, 40) == [0.0]
+
+
+def test_merge_keeps_a_trusted_box_with_the_best_score_of_its_cluster() -> None:
+    loose = Face(Box(100, 100, 30, 30), 0.9)
+    sharp = Face(Box(104, 106, 26, 28), 0.7)
+    elsewhere = Face(Box(300, 100, 30, 30), 0.5)
+    merged = merge([Candidate(loose, trusted=False), Candidate(sharp, trusted=True), Candidate(elsewhere, trusted=False)])
+    assert [f.box for f in merged] == [sharp.box, elsewhere.box]
+    assert [f.score for f in merged] == [0.9, 0.5]
+
+
+@pytest.mark.parametrize("degrees, transpose", [(90, Image.Transpose.ROTATE_270), (180, Image.Transpose.ROTATE_180), (270, Image.Transpose.ROTATE_90)])
+def test_unrotate_point_undoes_a_clockwise_turn(degrees: int, transpose: Image.Transpose) -> None:
+    image = Image.new("L", (40, 30))
+    image.putpixel((7, 3), 255)
+    turned = image.transpose(transpose)
+    u, v = next((x, y) for y in range(turned.height) for x in range(turned.width) if turned.getpixel((x, y)))
+    # Pixel centres: the point (u + 0.5, v + 0.5) of the turned image is (7.5, 3.5) of the original.
+    assert unrotate_point((u + 0.5, v + 0.5), degrees, image.size) == pytest.approx((7.5, 3.5))
+
+
+def test_the_smallest_face_follows_the_face_plus_plus_promise() -> None:
+    assert automatic_min_face((4000, 3000)) == pytest.approx(3000 / 48)
+    assert automatic_min_face((400, 300)) == 16
+    # A 12 MP JPEG decodes at 1/4 scale for detection: its smallest promised face keeps 15 px.
+    assert 0.125 < detection_scale((4000, 3000)) <= 0.25
+    small = jpeg_bytes(background((800, 600)))
+    assert decode(small, 10**9, detection_scale((800, 600))).image.size == (800, 600)
+
+
+# --- behaviour on real photos
+
+
+def test_a_portrait_is_found_with_its_keypoints_inside_the_box() -> None:
+    (face,) = detect(grace_hopper()).faces
+    assert 150 < face.box.w < 250 and face.score > 0.8
+    assert set(face.keypoints) == {"right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion"}
+    for name in ("right_eye", "left_eye", "nose_tip", "mouth_center"):
+        x, y = face.keypoints[name]
+        assert face.box.x <= x <= face.box.right and face.box.y <= y <= face.box.bottom
+
+
+def test_a_small_image_is_upscaled_for_the_model() -> None:
+    tiny = grace_hopper().resize((96, 112), Image.Resampling.LANCZOS)
+    (face,) = detect(tiny).faces
+    assert 28 < face.box.w < 48
+
+
+def test_no_face_in_a_photo_of_none() -> None:
+    assert detect(background((800, 600), seed=3)).faces == []
+    assert detect(background((800, 600), seed=3), DetectOptions(rotate=True)) == detect(background((800, 600), seed=3))
+
+
+def test_every_face_of_a_group_is_found_where_it_was_pasted(group) -> None:
+    image, spots, sizes = group
+    faces = detect(image).faces
+    assert len(faces) == len(spots)
+    for spot, size, face in zip(spots, sizes, faces):  # largest first, as pasted
+        assert holds(spot, face)
+        assert face.box.w == pytest.approx(size, rel=0.25)
+
+
+def test_max_faces_keeps_the_largest(group) -> None:
+    image, spots, _ = group
+    faces = detect(image, DetectOptions(max_faces=2)).faces
+    assert len(faces) == 2 and holds(spots[0], faces[0]) and holds(spots[1], faces[1])
+
+
+def test_min_face_size_drops_the_smaller_faces(group) -> None:
+    image, spots, _ = group
+    faces = detect(image, DetectOptions(min_face_size=55)).faces
+    assert all(f.box.w >= 55 for f in faces)
+    assert [any(holds(spot, face) for face in faces) for spot in spots] == [True] * 3 + [False] * 3
+
+
+def test_min_score_is_honoured(group) -> None:
+    image, _, _ = group
+    everything = detect(image, DetectOptions(min_score=0.3)).faces
+    confident = detect(image, DetectOptions(min_score=0.9)).faces
+    assert all(f.score >= 0.9 for f in confident) and len(confident) < len(everything)
+
+
+def test_min_face_ratio_skips_the_search_for_small_faces_but_keeps_the_main_ones() -> None:
+    photo = large_photo((2000, 1500))
+    everything = detect(photo).faces
+    main = detect(photo, DetectOptions(min_face_ratio=0.5)).faces
+    assert len(main) >= 2  # Grace Hopper and the astronaut
+    assert all(face.box.iou(other.box) > 0.8 for face, other in zip(main, everything))
+
+
+@pytest.mark.parametrize("transpose, orientation", [(Image.Transpose.ROTATE_90, 90), (Image.Transpose.ROTATE_180, 180), (Image.Transpose.ROTATE_270, 270)])
+def test_the_rotation_search_finds_turned_faces_and_says_how(transpose: Image.Transpose, orientation: int) -> None:
+    upright = place(background((800, 600), seed=6), grace_hopper(), 300, (250, 100))
+    (expected,) = detect(upright).faces
+    found = detect(upright.transpose(transpose), DetectOptions(rotate=True))
+    assert found.orientation == orientation
+    (face,) = found.faces
+    # In the turned image's own pixels: the upright face's box, turned the same way.
+    mask = Image.new("L", upright.size)
+    mask.paste(255, tuple(round(v) for v in (expected.box.x, expected.box.y, expected.box.right, expected.box.bottom)))
+    ys, xs = np.nonzero(np.asarray(mask.transpose(transpose)))
+    turned_box = Box(xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    assert turned_box.iou(face.box) > 0.8
+
+
+def test_an_upside_down_face_is_found_only_with_the_rotation_search() -> None:
+    turned = place(background((800, 600), seed=6), grace_hopper(), 300, (250, 100)).transpose(Image.Transpose.ROTATE_180)
+    assert detect(turned).faces == []
+    assert len(detect(turned, DetectOptions(rotate=True)).faces) == 1
+
+
+# --- the finder: large JPEGs decoded small, faces in full-resolution pixels, one cache entry per options
+
+
+def test_80_px_faces_in_a_12_mp_group_photo_are_found_in_full_resolution_pixels() -> None:
+    canvas, spots = background((4000, 3000), seed=7), []
+    for at in [(300, 2300), (1800, 400), (3500, 1500)]:
+        canvas = place(canvas, grace_hopper(), hopper_width_for(80), at)
+        spots.append(pasted(at, hopper_width_for(80)))
+    data = jpeg_bytes(with_grain(canvas), quality=88)
+    loads = []
+
+    def load():
+        loads.append(1)
+        return decode(data, 10**9, detection_scale((4000, 3000)))
+
+    finder = FaceFinder(8)
+    found = finder.find("digest", load)
+    assert load().image.size == (1000, 750)  # detection ran on a 1/4-scale decode
+    for spot in spots:
+        (face,) = [face for face in found.faces if holds(spot, face)]
+        assert face.box.w == pytest.approx(80, rel=0.2)
+    # Cached by content and options: the same options again decode nothing, others detect again.
+    assert finder.find("digest", load) == found and len(loads) == 2
+    assert finder.find("digest", load, DetectOptions(max_faces=1)).faces == found.faces[:1] and len(loads) == 3
+
+
+# --- labelled real photos
+
+
+@pytest.mark.skipif(not FACES_DEV.is_dir(), reason="../shared/data/faces-dev is not here")
+def test_most_labelled_faces_of_a_few_real_photos_are_found() -> None:
+    entries = json.loads((FACES_DEV / "annotations.json").read_text())[:24]
+    labelled = matched = 0
+    for entry in entries:
+        image = decode((FACES_DEV / entry["file"]).read_bytes(), 10**9).image
+        boxes = [f.box for f in detect(image).faces]
+        for x, y, w, h in entry["boxes"]:
+            if w >= 32:  # clearly visible faces; smaller ones are often masked crowds
+                labelled += 1
+                matched += any(Box(x, y, w, h).iou(box) >= 0.4 for box in boxes)
+    assert labelled >= 20 and matched / labelled >= 0.6
