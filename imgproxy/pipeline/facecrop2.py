@@ -16,6 +16,11 @@ from imgproxy.pipeline.state import Context, Raster, State, image_size, load
 
 NAME = "facecrop2"
 MAX_SIDE = 9999
+# Lower than the detector's default 0.6: a crop should land on a masked or turned face (which
+# score 0.4-0.6) rather than answer "no face". On the 242 faces-dev photos whose largest face is
+# 40 px or wider, 0.45 finds the largest face in 89% (0.6: 82%) while the wrong-face rate stays
+# near 6%; photos without people (scikit-image's coffee, coins, cat, text...) still find nothing.
+MIN_SCORE = 0.45
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,8 @@ class FaceCrop2:
 
         # choose_region keeps faces of at least a quarter of the largest's area, half its width:
         # narrower ones need not be searched for, which spares a large portrait the finer passes.
-        decoded, detection = find_faces(state, ctx, full, DetectOptions(min_face_ratio=0.5), op=NAME)
+        options = DetectOptions(min_score=MIN_SCORE, min_face_ratio=0.5)
+        decoded, detection = find_faces(state, ctx, full, options, op=NAME)
         faces = detection.faces
         if not faces:
             raise Unprocessable(f"{NAME}: no face detected")
