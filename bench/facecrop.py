@@ -10,17 +10,14 @@ median 164 ms for /unsafe/200x200/smart/ on a 4000x3000 photo on the same machin
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import floor_decode, timed  # noqa: E402
 from imgproxy.config import Settings  # noqa: E402
 from imgproxy.faces.detect import detection_scale  # noqa: E402
 from imgproxy.faces.finder import FaceFinder  # noqa: E402
@@ -28,25 +25,6 @@ from imgproxy.pipeline.parse import parse_pipeline  # noqa: E402
 from imgproxy.pipeline.run import run  # noqa: E402
 from imgproxy.pipeline.state import Context, Encoded  # noqa: E402
 from imgproxy.samples import jpeg_bytes, large_photo  # noqa: E402
-
-
-def timed(fn: Callable[[], object], runs: int) -> list[float]:
-    fn()  # warm up: detector graph, caches of the allocator
-    samples = []
-    for i in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-        print(f"\r  {i + 1}/{runs}", end="", file=sys.stderr)
-    print("\r" + " " * 20 + "\r", end="", file=sys.stderr)
-    return samples
-
-
-def floor_decode(data: bytes, min_scale: float) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.draft("RGB", (round(image.width * min_scale), round(image.height * min_scale)))
-    image.load()
-    return image
 
 
 def main() -> None:

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import floor_decode, timed  # noqa: E402
 from imgproxy.config import Settings  # noqa: E402
 from imgproxy.faces.finder import FaceFinder  # noqa: E402
 from imgproxy.imaging.resize import Region, imageview2  # noqa: E402
@@ -31,26 +29,6 @@ from imgproxy.pipeline.state import Context, Encoded  # noqa: E402
 from imgproxy.samples import jpeg_bytes, large_photo  # noqa: E402
 
 SIZE = (4000, 3000)
-
-
-def timed(fn: Callable[[], object], runs: int) -> list[float]:
-    fn()  # warm up the allocator
-    samples = []
-    for i in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-        print(f"\r  {i + 1}/{runs}", end="", file=sys.stderr)
-    print("\r" + " " * 20 + "\r", end="", file=sys.stderr)
-    return samples
-
-
-def floor_decode(data: bytes, min_scale: float) -> Image.Image:
-    """What any shrink-on-load thumbnailer must do at least: the same draft request the op makes."""
-    image = Image.open(io.BytesIO(data))
-    image.draft("RGB", (math.ceil(image.width * min_scale), math.ceil(image.height * min_scale)))
-    image.load()
-    return image
 
 
 def main() -> None:

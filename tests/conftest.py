@@ -56,6 +56,14 @@ class Proxy:
         return httpx.head(self.url + path, timeout=60, **kwargs)
 
 
+def error_of(response: httpx.Response, status: int) -> str:
+    """The message of a proxy error answer, after checking it is one: JSON, never cached."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+    return response.json()["error"]
+
+
 def start_proxy(origin: str, log_dir: Path, **settings: str) -> Proxy:
     """`imgproxy serve` as a user runs it, on a free loopback port, ready when /readyz says so."""
     port = free_port()

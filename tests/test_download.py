@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Proxy, start_proxy, stop
+from conftest import Proxy, error_of, start_proxy, stop
 from images import decode, faces_in, png_bomb
 from imgproxy.samples import astronaut, jpeg_bytes
 
@@ -103,13 +103,6 @@ def test_without_a_pipeline_the_original_is_proxied_unchanged(proxy: Proxy, samp
         assert response.content == (samples_dir / "grace_hopper.jpg").read_bytes()
         assert response.headers["content-type"] == "image/jpeg"
         assert response.headers["etag"] and response.headers["last-modified"]
-
-
-def error_of(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    assert response.headers["cache-control"] == "no-store"
-    return response.json()["error"]
 
 
 def test_size_larger_than_the_image_is_a_400(proxy: Proxy):

@@ -170,7 +170,7 @@ def test_json_shape_and_units_on_a_photo(hopper: bytes):
     assert 0.5 <= face["score"] <= 1 and set(face["keypoints"]) == KEYPOINTS
     assert not {"landmarks", *ATTRIBUTES} & face.keys()
     (rx, ry), (lx, ly) = face["keypoints"]["right_eye"], face["keypoints"]["left_eye"]
-    assert x < rx < lx < x + w and y < ry < y + h / 2  # the subject's right eye is on the image's left
+    assert x < rx < lx < x + w and y < ry < y + h / 2 and y < ly < y + h / 2  # the subject's right eye is on the image's left
 
 
 def test_exif_rotated_original_reports_boxes_in_oriented_pixels(hopper: bytes):

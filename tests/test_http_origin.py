@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Nginx, Proxy, free_port, start_proxy, stop
+from conftest import Nginx, Proxy, error_of, free_port, start_proxy, stop
 from images import decode, faces_in
 from imgproxy.samples import astronaut, grace_hopper, jpeg_bytes
 
@@ -95,13 +95,6 @@ def test_revalidation_reuses_the_result_until_the_original_changes(revalidating:
     assert changed.status_code == 200
     assert changed.headers["etag"] != first.headers["etag"] and changed.content != first.content
     assert nginx_origin.hits(path) == 2
-
-
-def error_of(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    assert response.headers["cache-control"] == "no-store"
-    return response.json()["error"]
 
 
 def test_missing_object_is_404(via_nginx: Proxy):

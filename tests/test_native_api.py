@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from conftest import Proxy, start_proxy, stop
+from conftest import Proxy, error_of, start_proxy, stop
 from images import png_bomb
 
 from imgproxy import samples
@@ -29,13 +29,6 @@ KEYPOINTS = {"right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tra
 
 def post(proxy: Proxy, **kwargs) -> httpx.Response:
     return httpx.post(proxy.url + DETECT, timeout=60, **kwargs)
-
-
-def error_of(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    assert response.headers["cache-control"] == "no-store"
-    return response.json()["error"]
 
 
 @pytest.fixture(scope="module")

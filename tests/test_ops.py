@@ -10,13 +10,12 @@ import base64
 import io
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageFilter, ImageSequence, TiffImagePlugin
 from qiniu.services.processing.cmd import build_op, pipe_cmd
 
-from conftest import Proxy
+from conftest import Proxy, error_of
 from images import decode
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, ProxyError
@@ -103,13 +102,6 @@ def process(data: bytes, text: str, settings: Settings | None = None) -> Result:
 
 def image_of(result: Result) -> Image.Image:
     return decode(result.body)
-
-
-def error_of(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    assert response.headers["cache-control"] == "no-store"
-    return response.json()["error"]
 
 
 # --- sizes, end to end, with URLs the qiniu SDK builds -----------------------------------------

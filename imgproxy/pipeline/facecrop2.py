@@ -9,7 +9,7 @@ from PIL import Image
 from imgproxy.errors import BadRequest, Unprocessable
 from imgproxy.faces.crop import choose_region, crop_window
 from imgproxy.faces.detect import DetectOptions
-from imgproxy.imaging.decode import Decoded, as_rgb
+from imgproxy.imaging.decode import as_rgb
 from imgproxy.pipeline.facedetect import find_faces
 from imgproxy.pipeline.options import read_options, read_size
 from imgproxy.pipeline.state import Context, Raster, State, image_size, load

@@ -1,0 +1,32 @@
+"""What the benchmarks share: a timing loop with a progress line, and the shrink-on-load floor."""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+import time
+from collections.abc import Callable
+
+from PIL import Image
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    """Milliseconds of `runs` calls of `fn`, after one warm-up call (detector graph, allocator)."""
+    fn()
+    samples = []
+    for i in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+        print(f"\r  {i + 1}/{runs}", end="", file=sys.stderr)
+    print("\r" + " " * 20 + "\r", end="", file=sys.stderr)
+    return samples
+
+
+def floor_decode(data: bytes, min_scale: float) -> Image.Image:
+    """What any shrink-on-load pipeline must do at least: the same draft request the proxy makes."""
+    image = Image.open(io.BytesIO(data))
+    image.draft("RGB", (math.ceil(image.width * min_scale), math.ceil(image.height * min_scale)))
+    image.load()
+    return image
