@@ -30,15 +30,20 @@ def local_config(example: str, port: int, upstreams: list[Proxy], prefix: Path) 
 def front(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Proxy]]]:
     prefix = tmp_path_factory.mktemp("front")
     (prefix / "cache").mkdir()
-    upstreams = [start_proxy(str(samples_dir), prefix) for _ in range(2)]
-    port = free_port()
-    example = (REPO / "nginx.conf.example").read_text()
-    nginx = start_nginx(local_config(example, port, upstreams, prefix), prefix, f"http://127.0.0.1:{port}/healthz")
-    yield f"http://127.0.0.1:{port}", upstreams
-    nginx.terminate()
-    nginx.wait(timeout=10)
-    for proxy in upstreams:
-        stop(proxy.process)
+    upstreams: list[Proxy] = []
+    try:
+        upstreams += [start_proxy(str(samples_dir), prefix) for _ in range(2)]
+        port = free_port()
+        example = (REPO / "nginx.conf.example").read_text()
+        nginx = start_nginx(local_config(example, port, upstreams, prefix), prefix, f"http://127.0.0.1:{port}/healthz")
+        try:
+            yield f"http://127.0.0.1:{port}", upstreams
+        finally:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+    finally:
+        for proxy in upstreams:
+            stop(proxy.process)
 
 
 def served_by(upstreams: list[Proxy], path: str) -> list[int]:
