@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -54,6 +55,10 @@ FACE_OVAL = (
     152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 )  # fmt: skip
 MESH_POINTS = 468  # without the iris points
+# A point named by a vendor's landmark layout: a mesh index, or a blend `(a, b, t)`, the point `t`
+# of the way from mesh point `a` to mesh point `b`, where the mesh has no point of its own.
+Blend = tuple[int, int, float]
+Source = int | Blend
 
 # Where rigid points of the face sit on MediaPipe's canonical face model
 # (mediapipe/modules/face_geometry/data/canonical_face_model.obj, centimetres, y up, z towards the
@@ -204,6 +209,15 @@ def head_pose(points: np.ndarray, focal: float, centre: tuple[float, float]) -> 
     a = math.atan2(rotation[2, 1], rotation[2, 2])
     roll = math.atan2(rotation[1, 0], rotation[0, 0])
     return -math.degrees(b), -math.degrees(a), math.degrees(roll)
+
+
+def locate(points: Sequence[tuple[float, float]], source: Source) -> tuple[float, float]:
+    """Where `source` lies among the mesh `points`."""
+    if isinstance(source, int):
+        return points[source]
+    a, b, t = source
+    (xa, ya), (xb, yb) = points[a], points[b]
+    return (xa + (xb - xa) * t, ya + (yb - ya) * t)
 
 
 def bounding_box(points: np.ndarray) -> Box:

@@ -12,7 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from imgproxy.api.faceid import FACEID, faceid_detect
+from imgproxy.api.facepp import FACEPP, facepp_detect
+from imgproxy.api.megvii import NotFound
 from imgproxy.api.native import face_detect
+from imgproxy.api.openapi import document
+from imgproxy.api.qiniu import face_detect as qiniu_detect
+from imgproxy.api.tencent import face_detect as tencent_detect
 from imgproxy.config import Settings
 from imgproxy.http.download import download
 from imgproxy.http.errors import HANDLERS, error_response
@@ -30,6 +36,11 @@ async def readyz(request: Request) -> Response:
     if not request.app.state.service.ready:
         return error_response(503, "not ready: models are loading")
     return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})
+
+
+async def openapi(request: Request) -> Response:
+    request.scope[OP_KEY] = "openapi"
+    return JSONResponse(request.app.state.openapi)
 
 
 async def metrics(request: Request) -> Response:
@@ -54,7 +65,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET", "HEAD"]),
             Route("/v1/face/detect", face_detect, methods=["POST"]),
+            Route(FACEPP.path, facepp_detect, methods=["POST"]),
+            Route("/facepp/{rest:path}", NotFound(FACEPP)),
+            Route(FACEID.path, faceid_detect, methods=["POST"]),
+            Route("/faceid/{rest:path}", NotFound(FACEID)),
+            Route("/face/detect", tencent_detect, methods=["POST"]),
+            Route("/v2/facedetect", qiniu_detect, methods=["POST"]),
             Route("/{key:path}", download, methods=["GET", "HEAD"]),
         ],
         middleware=[Middleware(Observe, access_log=service.settings.access_log)],
@@ -62,4 +80,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.openapi = document()
     return app

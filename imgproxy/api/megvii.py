@@ -1,0 +1,321 @@
+"""What Megvii's two detect APIs, Face++ Detect v3 (`facepp`) and FaceID detect v1 (`faceid`), share.
+
+Both read form fields with `api_key` and `api_secret`, answer JSON carrying `request_id` and
+`time_used`, and spell their errors as one family of codes (`BAD_ARGUMENTS:<key>`, a plain-text 413
+"Request Entity Too Large", ...). Each module is a thin adapter: it parses its fields, runs `scan`
+(decode, detect, analyse) as one job of the worker pool, and writes its vendor's JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from imgproxy.api.access import Access, access, key_matches
+from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
+from imgproxy.api.inputs import (
+    FORM_TYPES, BadBase64, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, NotAFile, read_body,
+    read_fields,
+)  # fmt: skip
+from imgproxy.config import Settings
+from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
+from imgproxy.faces.box import Size
+from imgproxy.faces.detect import CLOCKWISE, Detection, Face, unrotate
+from imgproxy.faces.mesh import FaceAnalysis
+from imgproxy.faces.native import analysis_scale, analyze_faces
+from imgproxy.http.observe import OP_KEY
+from imgproxy.imaging.decode import Decoded, read_header
+from imgproxy.pipeline.state import Context, Encoded, load
+
+log = logging.getLogger("imgproxy")
+
+# The whole body of the 413 answer, which both seeds say is plain text and not JSON.
+REQUEST_TOO_LARGE = "Request Entity Too Large"
+OP = "megvii"  # names the decode in the rare error messages of `load`
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    code: str  # the error text, e.g. "BAD_ARGUMENTS:return_landmark"
+
+
+class MegviiError(Exception):
+    """A failure already spelled as a Megvii error code."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.code)
+        self.failure = failure
+
+
+def bad_argument(name: str) -> MegviiError:
+    return MegviiError(Failure(400, f"BAD_ARGUMENTS:{name}"))
+
+
+class InvalidImageSize(BadRequest):
+    """The image's width or height is outside the dialect's limits."""
+
+
+# The errors of the shared input code (api/inputs.py, api/fetch.py, the decoder, the worker pool) as
+# Megvii codes; "{image}" is the field the image came in. Looked up along the exception's classes,
+# so the decoder's plain Unsupported and TooLarge only catch what no subclass entry does.
+INPUT_FAILURES: dict[type[Exception], Failure] = {
+    BodyTooLarge: Failure(413, REQUEST_TOO_LARGE),
+    # A duplicated field or a multipart body that does not parse (Starlette's HTTPException 400):
+    # no one field is to blame.
+    MalformedBody: Failure(400, "BAD_ARGUMENTS:request_body"),
+    HTTPException: Failure(400, "BAD_ARGUMENTS:request_body"),
+    NotAFile: Failure(400, "BAD_ARGUMENTS:{image}"),
+    BadBase64: Failure(400, "BAD_ARGUMENTS:{image}"),
+    EmptyImage: Failure(400, "IMAGE_ERROR_UNSUPPORTED_FORMAT:{image}"),
+    ImageTooLarge: Failure(400, "IMAGE_FILE_TOO_LARGE:{image}"),
+    URLTooLarge: Failure(400, "IMAGE_FILE_TOO_LARGE:{image}"),
+    URLRefused: Failure(400, "INVALID_IMAGE_URL"),
+    URLUnreachable: Failure(400, "INVALID_IMAGE_URL"),
+    URLTimeout: Failure(412, "IMAGE_DOWNLOAD_TIMEOUT"),
+    Unsupported: Failure(400, "IMAGE_ERROR_UNSUPPORTED_FORMAT:{image}"),  # not an image, or a format refused
+    TooLarge: Failure(400, "INVALID_IMAGE_SIZE:{image}"),  # over the pixel limit, read from the header
+    InvalidImageSize: Failure(400, "INVALID_IMAGE_SIZE:{image}"),
+    Overloaded: Failure(403, "CONCURRENCY_LIMIT_EXCEEDED"),
+}
+INTERNAL_ERROR = Failure(500, "INTERNAL_ERROR")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    path: str  # where its API answers POST
+    op: str  # the metrics label of its requests
+    error_key: str  # "error_message" (Face++) or "error" (FaceID)
+    missing_prefix: str  # Face++ writes "MISSING_ARGUMENTS: api_key", FaceID "MISSING_ARGUMENTS:api_key"
+    refused: Failure  # a key pair that does not match, or an API closed for want of keys
+    float_time: bool  # FaceID's time_used is a Float, Face++'s an Int
+    # Codes of the family (the part before ":") that this dialect's seed spells its own way.
+    respelled: Mapping[str, Failure] = field(default_factory=dict)
+
+    def missing(self, *keys: str) -> Failure:
+        return Failure(400, self.missing_prefix + ", ".join(keys))
+
+    def failure_of(self, exc: Exception, image: str | None) -> Failure | None:
+        """`exc` as this dialect's failure; None when it is not one of the family's (a bug)."""
+        if isinstance(exc, MegviiError):
+            return exc.failure
+        for kind in type(exc).__mro__:
+            if kind in INPUT_FAILURES:
+                failure = INPUT_FAILURES[kind]
+                failure = Failure(failure.status, failure.code.format(image=image))
+                return self.respelled.get(failure.code.split(":", 1)[0], failure)
+        return None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: its id and when it started, for `request_id` and `time_used`."""
+
+    request_id: str
+    started: float
+
+    @classmethod
+    def start(cls) -> Call:
+        # Megvii's ids read "<unix seconds>,<uuid>".
+        return cls(f"{int(time.time())},{uuid.uuid4()}", time.perf_counter())
+
+    def time_used(self, dialect: Dialect) -> int | float:
+        """Milliseconds since the request started, in the dialect's type."""
+        elapsed = (time.perf_counter() - self.started) * 1000
+        return round(elapsed, 3) if dialect.float_time else round(elapsed)
+
+
+def answer(dialect: Dialect, call: Call, body: dict[str, Any]) -> JSONResponse:
+    stamped = {"request_id": call.request_id, "time_used": call.time_used(dialect), **body}
+    return JSONResponse(stamped, headers={"Cache-Control": "no-store"})
+
+
+def refusal(dialect: Dialect, call: Call, failure: Failure) -> Response:
+    if failure.code == REQUEST_TOO_LARGE:
+        return PlainTextResponse(REQUEST_TOO_LARGE, status_code=413, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    if failure.code == "CONCURRENCY_LIMIT_EXCEEDED":
+        headers["Retry-After"] = "1"  # load shedding: a retry soon is likely to be served
+    body = {dialect.error_key: failure.code, "request_id": call.request_id, "time_used": call.time_used(dialect)}
+    return JSONResponse(body, status_code=failure.status, headers=headers)
+
+
+def failed(dialect: Dialect, call: Call, exc: Exception, image: str | None) -> Response:
+    """The answer to a request that raised `exc`, once `image` (a field name, or None) was chosen."""
+    failure = dialect.failure_of(exc, image)
+    if failure is None:
+        log.error("internal error in %s", dialect.op, exc_info=exc)
+        failure = INTERNAL_ERROR
+    return refusal(dialect, call, failure)
+
+
+@dataclass(frozen=True)
+class NotFound:
+    """The ASGI app of every other request under a dialect's prefix: API_NOT_FOUND, as the vendor
+    answers; on the API's own path with another method than POST, with status 405 and Allow.
+
+    An ASGI app rather than an endpoint function, so that its route matches every method.
+    """
+
+    dialect: Dialect
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[OP_KEY] = self.dialect.op
+        if scope["path"] != self.dialect.path:
+            response = refusal(self.dialect, Call.start(), Failure(404, "API_NOT_FOUND"))
+        else:
+            response = refusal(self.dialect, Call.start(), Failure(405, "API_NOT_FOUND"))
+            response.headers["Allow"] = "POST"
+        await response(scope, receive, send)
+
+
+async def read_form(request: Request, limit: int) -> Fields:
+    """The fields of a multipart or url-encoded body; any other body has none (but is still capped)."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in FORM_TYPES:
+        await read_body(request, limit)
+        return {}
+    return await read_fields(request, limit)
+
+
+def text_field(fields: Fields, name: str) -> str | None:
+    """The text of field `name`, None when absent; a file in its place is a bad argument."""
+    value = fields.get(name)
+    if value is not None and not isinstance(value, str):
+        raise bad_argument(name)
+    return value
+
+
+def check_keys(dialect: Dialect, settings: Settings, fields: Fields) -> None:
+    """The access rule of every detect API: with keys configured, `api_key` and `api_secret` must be
+    one of the pairs; without keys the API is open only when IMGPROXY_API_OPEN says so."""
+    rule = access(settings)
+    if rule is Access.OPEN:
+        return
+    if rule is Access.CLOSED:
+        raise MegviiError(dialect.refused)
+    key, secret = text_field(fields, "api_key"), text_field(fields, "api_secret")
+    if not key:
+        raise MegviiError(dialect.missing("api_key"))
+    if not secret:
+        raise MegviiError(dialect.missing("api_secret"))
+    if not key_matches(settings.key_pairs, key, secret):
+        raise MegviiError(dialect.refused)
+
+
+def error_responses(dialect: Dialect, described: Mapping[int, str]) -> dict[str, Any]:
+    """The OpenAPI responses of the dialect's errors: JSON for each status in `described`, plus the
+    plain-text 413."""
+    time_type = "number" if dialect.float_time else "integer"
+    schema = {
+        "type": "object",
+        "required": [dialect.error_key, "request_id", "time_used"],
+        "properties": {
+            dialect.error_key: {"type": "string", "description": "The error code, e.g. BAD_ARGUMENTS:<key>."},
+            "request_id": {"type": "string"},
+            "time_used": {"type": time_type, "description": "Milliseconds spent on the request."},
+        },
+    }
+    responses: dict[str, Any] = {
+        str(status): {"description": description, "content": {"application/json": {"schema": schema}}}
+        for status, description in described.items()
+    }
+    responses["413"] = {
+        "description": f"The request body is over the limit: the plain text {REQUEST_TOO_LARGE!r}, not JSON.",
+        "content": {"text/plain": {"schema": {"type": "string", "enum": [REQUEST_TOO_LARGE]}}},
+    }
+    return responses
+
+
+def token_digest(digest: str, *parts: object) -> bytes:
+    """A stable digest of one face: the image's content hash and where the face is."""
+    return hashlib.sha256("|".join([digest, *map(str, parts)]).encode()).digest()
+
+
+# Facial quality, 0-100, shared by Face++'s facequality and FaceID's quality.
+# Mean skin luma (0-255) in this range is lit well enough; quality falls to 0 over LIGHT_RAMP beyond.
+# The range is wide on purpose: dark skin in good light must not read as badly lit.
+WELL_LIT = (50.0, 210.0)
+LIGHT_RAMP = 40.0
+
+
+def lighting(luma: float) -> float:
+    """1 for a face lit within WELL_LIT, falling linearly to 0 at LIGHT_RAMP beyond either end."""
+    low, high = WELL_LIT
+    return min(1.0, max(0.0, min((luma - low) / LIGHT_RAMP + 1, (high - luma) / LIGHT_RAMP + 1)))
+
+
+def frontality(yaw: float, pitch: float) -> float:
+    """1 facing the camera, cos of each turn away from it: 0.87 at 30 degrees, 0.5 at 60, 0 in profile."""
+    return max(0.0, math.cos(math.radians(yaw))) * max(0.0, math.cos(math.radians(pitch)))
+
+
+def face_quality(analysis: FaceAnalysis) -> float:
+    """How fit a face is for comparison, 0-100: the product of its sharpness (1 - blur), lighting,
+    frontality and completeness, each 0-1, so any one bad measure sinks it."""
+    return 100 * (1 - analysis.blur) * lighting(analysis.illumination) * frontality(analysis.yaw, analysis.pitch) * analysis.completeness
+
+
+@dataclass(frozen=True)
+class ImageRules:
+    """What a dialect accepts, checked from the header before any pixel is decoded."""
+
+    formats: frozenset[str] | None  # Pillow format names; None: every format the proxy reads
+    min_side: int
+    max_side: int
+
+
+@dataclass(frozen=True)
+class Scan:
+    size: Size  # of the image as displayed (after EXIF orientation), full resolution
+    digest: str  # content hash of the image bytes
+    detection: Detection  # faces in full-resolution pixels, largest first
+    # The mesh analysis of the first faces (as many as were asked for), each seen upright: with a
+    # rotated detection the image is turned by its orientation first. None where the mesh failed.
+    analyses: tuple[FaceAnalysis | None, ...]
+
+
+# How a dialect finds faces in an image of a size: (the decode detection ran on if it ran, faces).
+Finder = Callable[[Encoded, Context, Size], tuple[Decoded | None, Detection]]
+
+
+def scan(data: bytes, ctx: Context, rules: ImageRules, find: Finder, analyzed: int | None) -> Scan:
+    """Check, decode, detect and analyse `data`: one job of the worker pool. `analyzed` is how many
+    of the largest faces get the mesh (None: all)."""
+    state = Encoded(data, "application/octet-stream")
+    header = read_header(data, ctx.settings.max_source_pixels)
+    if rules.formats is not None and header.format not in rules.formats:
+        raise Unsupported(f"{header.format} images are not accepted")
+    if not all(rules.min_side <= side <= rules.max_side for side in header.size):
+        raise InvalidImageSize(f"{header.size[0]}x{header.size[1]} is outside {rules.min_side}-{rules.max_side} px")
+    decoded, detection = find(state, ctx, header.size)
+    faces = detection.faces if analyzed is None else detection.faces[:analyzed]
+    analyses = analyze_upright(state, ctx, header.size, decoded, faces, detection.orientation) if faces else ()
+    return Scan(header.size, state.digest, detection, analyses)
+
+
+def analyze_upright(
+    state: Encoded, ctx: Context, full: Size, decoded: Decoded | None, faces: Sequence[Face], orientation: int
+) -> tuple[FaceAnalysis | None, ...]:
+    """The mesh analysis of `faces` (full-resolution pixels of the image as displayed), on a decode
+    fine enough for the mesh, turned clockwise by `orientation` so the faces stand upright."""
+    scale = analysis_scale(faces, full)
+    if decoded is None or decoded.scale < scale:
+        decoded = load(state, ctx, OP, scale)
+    if orientation:
+        turned_size = full if orientation == 180 else (full[1], full[0])
+        decoded = Decoded(decoded.image.transpose(CLOCKWISE[orientation]), turned_size)
+        # `unrotate` maps back from an image turned clockwise; the way back from this one is the rest of the turn.
+        faces = [unrotate(face, 360 - orientation, turned_size) for face in faces]
+    return tuple(analyze_faces(decoded, faces))

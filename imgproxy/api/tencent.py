@@ -1,0 +1,385 @@
+"""POST /face/detect: Tencent Cloud's legacy face detection (recognition.image.myqcloud.com).
+
+    curl -H "Authorization: $SIGN" -H 'Content-Type: application/json' \\
+        -d '{"appid": "1251000000", "mode": 1, "url": "https://example.com/a.jpg"}' .../face/detect
+    curl -H "Authorization: $SIGN" -F appid=1251000000 -F image=@photo.jpg .../face/detect
+
+Every answer is HTTP 200 with Tencent's `code` (0 and "OK" on success), as the seed shows: its
+error codes live in the body. Only shedding load (code 15, HTTP 429) and an internal error (code
+213, HTTP 500) change the status, so that a load balancer sees them.
+
+Each face has its box, `face_id` and, when the face mesh finds the face, its pose. The attributes
+the core cannot measure honestly (gender, age, expression, glass, beauty) are left out of every
+face: a client reading them finds no value rather than an invented one.
+
+The `Authorization` header is Tencent's reusable signature: base64 of HMAC-SHA1(SecretKey,
+original) followed by the original, "a=<appid>&b=<bucket>&k=<SecretId>&e=<expiry>&t=<now>&r=<rand>
+[&u=0]&f=" (`verify_signature` says what is checked).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from imgproxy.api.fetch import FetchPolicy, URLRefused, URLTimeout, URLTooLarge, URLUnreachable
+from imgproxy.api.inputs import (
+    BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, MissingImage, NotAFile, UnsupportedBody,
+    file_bytes, read_fields, url_bytes,
+)  # fmt: skip
+from imgproxy.api.access import Access, access
+from imgproxy.api.vendor import Measured, face_digest, lookup, measure, vendor_pose
+from imgproxy.config import Settings
+from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
+from imgproxy.faces.box import Size
+from imgproxy.faces.detect import Face
+from imgproxy.http.observe import OP_KEY
+from imgproxy.pipeline.state import Context
+from imgproxy.service import Service
+
+log = logging.getLogger("imgproxy")
+
+PATH = "/face/detect"
+
+# The seed's codes that can occur here.
+OK = 0
+BAD_REQUEST = 3  # the body does not parse
+SIGNATURE_EMPTY = 4
+SIGNATURE_MALFORMED = 5
+TARGET_MISMATCH = 6  # the signature's appid (or file) is not the request's
+SIGNATURE_EXPIRED = 9
+SECRET_ID_UNKNOWN = 11
+SIGNATURE_WRONG = 14
+TOO_FREQUENT = 15
+INVALID_PARAMETER = 21
+BODY_TOO_LARGE = 23
+AUTH_UNAVAILABLE = 107  # no keys configured and the APIs not opened
+INTERNAL = 213
+NO_FACE = -1101
+DECODE_FAILED = -1102
+IMAGE_EMPTY = -1300
+URL_DOWNLOAD_FAILED = -1308
+BAD_IMAGE_FORMAT = -1400  # an image over the proxy's byte or pixel limits
+
+# The proxy's errors as Tencent codes, first match wins (subclasses before their bases).
+ERRORS: tuple[tuple[type[BaseException], int], ...] = (
+    (MissingImage, IMAGE_EMPTY),
+    (EmptyImage, IMAGE_EMPTY),
+    (NotAFile, INVALID_PARAMETER),
+    (MalformedBody, BAD_REQUEST),
+    (UnsupportedBody, BAD_REQUEST),
+    (HTTPException, BAD_REQUEST),  # Starlette's own refusal of a malformed multipart body
+    (BodyTooLarge, BODY_TOO_LARGE),
+    (URLRefused, URL_DOWNLOAD_FAILED),
+    (URLUnreachable, URL_DOWNLOAD_FAILED),
+    (URLTimeout, URL_DOWNLOAD_FAILED),
+    (URLTooLarge, URL_DOWNLOAD_FAILED),
+    (ImageTooLarge, BAD_IMAGE_FORMAT),
+    (TooLarge, BAD_IMAGE_FORMAT),
+    (Unsupported, DECODE_FAILED),
+    (Overloaded, TOO_FREQUENT),
+    (BadRequest, INVALID_PARAMETER),
+)
+STATUS = {TOO_FREQUENT: 429, INTERNAL: 500}  # every other code answers 200
+# The seed's ranges for pitch and yaw; a head turned further reads as the bound.
+POSE_LIMIT = 30
+# The signed text's fields that must be there; b (bucket), u and f may be empty or missing.
+REQUIRED_SIGNATURE_FIELDS = ("a", "k", "e", "t", "r")
+MAX_RAND_DIGITS = 10
+SHA1_BYTES = 20
+
+
+class TencentError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Signature:
+    appid: str
+    secret_id: str
+    expires: int  # Unix seconds; 0 marks a one-time signature
+    fileid: str
+    original: bytes  # the signed text
+    digest: bytes  # its HMAC-SHA1
+
+
+@dataclass(frozen=True)
+class Params:
+    appid: str
+    largest_only: bool  # mode 1
+
+
+async def face_detect(request: Request) -> Response:
+    request.scope[OP_KEY] = "tencent/face/detect"
+    service: Service = request.app.state.service
+    try:
+        return reply(OK, "OK", await detect(request, service))
+    except TencentError as error:
+        return reply(error.code, error.message)
+    except Exception as error:  # every failure answers in Tencent's shape, never the proxy's own
+        code = lookup(ERRORS, error)
+        if code is None:
+            log.error("internal error on POST %s", PATH, exc_info=error)
+            return reply(INTERNAL, "internal error")
+        return reply(code, str(error))
+
+
+async def detect(request: Request, service: Service) -> dict[str, Any]:
+    settings = service.settings
+    signature = authorize(request.headers.get("authorization"), settings, time.time())
+    fields = await read_fields(request, settings.max_request_bytes)
+    params = read_params(fields)
+    if signature is not None:
+        check_target(signature, params.appid)
+    data = await image_bytes(fields, settings)
+    ctx = Context(settings, service.faces)
+    measurement = await service.pool.run(measure, data, ctx, largest if params.largest_only else every_face)
+    if not measurement.faces:
+        raise TencentError(NO_FACE, "no face found in the image")
+    return {
+        "session_id": "",  # results are not kept for a later query
+        "image_width": measurement.size[0],
+        "image_height": measurement.size[1],
+        "face": [face_item(measured, measurement.digest) for measured in measurement.faces],
+    }
+
+
+def reply(code: int, message: str, data: dict[str, Any] | None = None) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    if code == TOO_FREQUENT:
+        headers["Retry-After"] = "1"
+    body = {"data": data or {}, "code": code, "message": message}
+    return JSONResponse(body, status_code=STATUS.get(code, 200), headers=headers)
+
+
+def authorize(header: str | None, settings: Settings, now: float) -> Signature | None:
+    """The request's verified signature; None when the APIs are open without keys."""
+    rule = access(settings)
+    if rule is Access.OPEN:
+        return None
+    if rule is Access.CLOSED:
+        raise TencentError(AUTH_UNAVAILABLE, "no API keys are configured: set IMGPROXY_API_KEYS (or IMGPROXY_API_OPEN=1)")
+    if not header or not header.strip():
+        raise TencentError(SIGNATURE_EMPTY, "the Authorization header (signature) is empty")
+    signature = parse_signature(header.strip())
+    verify_signature(signature, settings.key_pairs, now)
+    return signature
+
+
+def parse_signature(text: str) -> Signature:
+    """The fields of a signature header, without checking them; code 5 when it does not parse."""
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        original = raw[SHA1_BYTES:].decode("ascii")
+    except (binascii.Error, ValueError):
+        raise TencentError(SIGNATURE_MALFORMED, "the signature is not base64 of an HMAC-SHA1 and its text") from None
+    fields: dict[str, str] = {}
+    for item in original.split("&"):
+        name, equals, value = item.partition("=")
+        if not equals or name in fields:
+            raise TencentError(SIGNATURE_MALFORMED, f"the signed text has a malformed or repeated field {name!r}")
+        fields[name] = value
+    missing = [name for name in REQUIRED_SIGNATURE_FIELDS if not fields.get(name)]
+    if missing:
+        raise TencentError(SIGNATURE_MALFORMED, f"the signed text lacks {', '.join(missing)}")
+    numbers = (fields["e"], fields["t"], fields["r"])
+    if not all(n.isascii() and n.isdigit() for n in numbers) or len(fields["r"]) > MAX_RAND_DIGITS:
+        raise TencentError(SIGNATURE_MALFORMED, "e and t must be Unix seconds and r a decimal number of at most 10 digits")
+    return Signature(fields["a"], fields["k"], int(fields["e"]), fields.get("f", ""), original.encode(), raw[:SHA1_BYTES])
+
+
+def verify_signature(signature: Signature, keys: Mapping[str, str], now: float) -> None:
+    """The SecretId is a configured access key, the HMAC-SHA1 of the signed text with its secret
+    matches, and the expiry is still ahead (one-time signatures, e=0, are for file operations and
+    never valid here). The appid is checked against the request by `check_target`."""
+    secret = keys.get(signature.secret_id)
+    if secret is None:
+        raise TencentError(SECRET_ID_UNKNOWN, f"SecretId {signature.secret_id!r} does not exist")
+    expected = hmac.new(secret.encode(), signature.original, hashlib.sha1).digest()
+    if not hmac.compare_digest(expected, signature.digest):
+        raise TencentError(SIGNATURE_WRONG, "signature check failed: the HMAC-SHA1 does not match the SecretKey")
+    if signature.expires <= now:
+        raise TencentError(SIGNATURE_EXPIRED, f"the signature expired at {signature.expires}")
+
+
+def check_target(signature: Signature, appid: str) -> None:
+    """The signature was made for this appid and for no particular file."""
+    if signature.appid != appid:
+        raise TencentError(TARGET_MISMATCH, f"the signature is for appid {signature.appid!r}, the request for {appid!r}")
+    if signature.fileid:
+        raise TencentError(TARGET_MISMATCH, "the signature is bound to a file (f=...); face detection needs one without")
+
+
+def read_params(fields: Fields) -> Params:
+    """appid and mode, each checked (code 21). Other fields are ignored, as Tencent's SDKs send a
+    `bucket` with every request."""
+    appid = fields.get("appid")
+    if type(appid) is int:
+        appid = str(appid)  # JSON clients send the appid as a number too
+    if not isinstance(appid, str) or not appid.strip():
+        raise TencentError(INVALID_PARAMETER, "appid is required: the project's AppID as a string")
+    mode = fields.get("mode", 0)
+    if type(mode) not in (int, str) or str(mode) not in ("0", "1"):
+        raise TencentError(INVALID_PARAMETER, "mode must be 0 (all faces) or 1 (the largest face)")
+    return Params(appid.strip(), str(mode) == "1")
+
+
+async def image_bytes(fields: Fields, settings: Settings) -> bytes:
+    """The image of the url (fetched) or the multipart file `image`; the url wins when both come."""
+    if "url" in fields:
+        url = fields["url"]
+        if not isinstance(url, str) or not url.strip():
+            raise TencentError(INVALID_PARAMETER, "url must be an http or https URL")
+        return await url_bytes(url, "url", FetchPolicy.of(settings))
+    if "image" in fields:
+        return file_bytes(fields["image"], "image", settings.max_source_bytes)
+    raise MissingImage("no image: send JSON with a url, or a multipart file field image")
+
+
+def every_face(faces: Sequence[Face], size: Size) -> Sequence[Face]:
+    return faces
+
+
+def largest(faces: Sequence[Face], size: Size) -> Sequence[Face]:
+    return faces[:1]  # detection answers the largest first
+
+
+def face_item(measured: Measured, image_digest: str) -> dict[str, Any]:
+    """One faceItem: the box (x, y whole pixels, width and height floats, as the seed types them)
+    and, when the mesh found the face, pitch, yaw and roll."""
+    box = measured.face.box
+    item: dict[str, Any] = {
+        "face_id": face_id(image_digest, measured.face),
+        "x": round(box.x),
+        "y": round(box.y),
+        "width": round(box.w, 1),
+        "height": round(box.h, 1),
+    }
+    if measured.analysis is not None:
+        item.update(tencent_pose(*vendor_pose(measured.analysis)))
+    return item
+
+
+def tencent_pose(yaw: float, pitch: float, roll: float) -> dict[str, int]:
+    """Whole degrees, pitch and yaw held to the seed's [-30, 30] (roll is within [-180, 180])."""
+
+    def held(value: float) -> int:
+        return max(-POSE_LIMIT, min(POSE_LIMIT, round(value)))
+
+    return {"pitch": held(pitch), "yaw": held(yaw), "roll": round(roll)}
+
+
+def face_id(image_digest: str, face: Face) -> str:
+    """A decimal face identifier like Tencent's, the same for the same face of the same image."""
+    return str(int.from_bytes(face_digest(image_digest, face)[:8], "big"))
+
+
+_FACE_ITEM = {
+    "type": "object",
+    "required": ["face_id", "x", "y", "width", "height"],
+    "properties": {
+        "face_id": {"type": "string", "description": "Decimal id, the same for the same face of the same image."},
+        "x": {"type": "integer", "description": "Left of the face box, pixels of the image as displayed (EXIF orientation applied)."},
+        "y": {"type": "integer", "description": "Top of the face box."},
+        "width": {"type": "number", "description": "Width of the face box."},
+        "height": {"type": "number", "description": "Height of the face box."},
+        "pitch": {"type": "integer", "minimum": -POSE_LIMIT, "maximum": POSE_LIMIT, "description": "Degrees, < 0 looking up; only when the face mesh found the face."},
+        "yaw": {"type": "integer", "minimum": -POSE_LIMIT, "maximum": POSE_LIMIT, "description": "Degrees, < 0 turned to the subject's own left."},
+        "roll": {"type": "integer", "minimum": -180, "maximum": 180, "description": "Degrees, > 0 clockwise in the image."},
+    },
+    "description": "gender, age, expression, glass and beauty are not supported and never present.",
+}
+_ANSWER = {
+    "type": "object",
+    "required": ["data", "code", "message"],
+    "properties": {
+        "code": {"type": "integer", "description": "0 on success, else one of the seed's error codes."},
+        "message": {"type": "string"},
+        "data": {
+            "type": "object",
+            "description": "Empty when code is not 0.",
+            "properties": {
+                "session_id": {"type": "string", "description": "Always empty: results are not kept."},
+                "image_width": {"type": "integer"},
+                "image_height": {"type": "integer"},
+                "face": {"type": "array", "items": _FACE_ITEM},
+            },
+        },
+    },
+}
+_APPID = {"type": "string", "minLength": 1, "description": "The project's AppID; must match the signature's a=."}
+_MODE = {"type": "integer", "enum": [0, 1], "default": 0, "description": "0: all faces, 1: the largest face."}
+
+OPENAPI: dict[str, dict] = {
+    PATH: {
+        "post": {
+            "tags": ["Tencent"],
+            "operationId": "tencentFaceDetect",
+            "summary": "Tencent Cloud face detection (legacy recognition.image.myqcloud.com API)",
+            "description": (
+                "Every outcome is HTTP 200 with Tencent's `code` in the body, except load shedding "
+                "(code 15, HTTP 429) and internal errors (code 213, HTTP 500)."
+            ),
+            "parameters": [
+                {
+                    "name": "Authorization",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": (
+                        "Tencent's reusable signature: base64(HMAC-SHA1(SecretKey, original) + original), original "
+                        "'a=<appid>&b=<bucket>&k=<SecretId>&e=<expiry>&t=<now>&r=<rand>&f='. Required unless the "
+                        "operator runs the APIs open (IMGPROXY_API_OPEN=1 without keys)."
+                    ),
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["appid", "url"],
+                            "properties": {
+                                "appid": _APPID,
+                                "mode": _MODE,
+                                "url": {"type": "string", "description": "http(s) URL of the image."},
+                            },
+                        }
+                    },
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["appid", "image"],
+                            "properties": {
+                                "appid": _APPID,
+                                "mode": _MODE,
+                                "image": {"type": "string", "format": "binary", "description": "The image file."},
+                                "url": {"type": "string", "description": "Used instead of image when both come."},
+                            },
+                        }
+                    },
+                },
+            },
+            "responses": {
+                "200": {"description": "The faces (code 0) or one of the seed's error codes.", "content": {"application/json": {"schema": _ANSWER}}},
+                "429": {"description": "Code 15: too many requests queued; retry after Retry-After seconds.", "content": {"application/json": {"schema": _ANSWER}}},
+                "500": {"description": "Code 213: internal error.", "content": {"application/json": {"schema": _ANSWER}}},
+            },
+        }
+    }
+}
