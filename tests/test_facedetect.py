@@ -18,7 +18,7 @@ from imgproxy.faces.draw import BOX, WINDOW, draw_faces
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import ANALYSIS_FACE_WIDTH, NativeOptions, analysis_scale, native_json
-from imgproxy.pipeline.facedetect import FaceDetect, decode_scale, parse
+from imgproxy.pipeline.facedetect import FaceDetect, parse
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.state import Context, Document, Encoded, Raster
 
@@ -78,8 +78,8 @@ def test_bad_options_are_400_naming_the_option(args: str, named: str):
 
 def test_the_detection_decode_is_the_detectors_own_scaled_to_the_smallest_face_wanted():
     for size in ((4000, 3000), (512, 600), (300, 200)):
-        assert decode_scale(size, 0) == detection_scale(size)  # facecrop2's decode: one cached detection
-    assert decode_scale((4000, 3000), 400) == pytest.approx(decode_scale((4000, 3000), 200) / 2)
+        assert detection_scale(size, 0) == detection_scale(size)  # facecrop2's decode: one cached detection
+    assert detection_scale((4000, 3000), 400) == pytest.approx(detection_scale((4000, 3000), 200) / 2)
 
 
 # The JSON builder, on made-up detections: shape, units, rounding, nulls.

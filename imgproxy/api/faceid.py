@@ -27,8 +27,7 @@ from imgproxy.faces.box import Box
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.http.observe import OP_KEY
-from imgproxy.pipeline.facedetect import find_faces
-from imgproxy.pipeline.state import Context
+from imgproxy.pipeline.state import Context, find_faces
 
 FACEID = Dialect(
     path="/faceid/v1/detect",
@@ -122,7 +121,7 @@ async def faceid_detect(request: Request) -> Response:
             raise MegviiError(FACEID.missing(IMAGE))
         data = file_bytes(fields[IMAGE], IMAGE, settings.max_source_bytes)
         # Every face gets the mesh: each one's quality is asked for.
-        find = partial(find_faces, options=DetectOptions(rotate=rotate))
+        find = partial(find_faces, options=DetectOptions(rotate=rotate), op=FACEID.op)
         found = await service.pool.run(scan, data, Context(settings, service.faces), RULES, find, None)
         return answer(FACEID, call, {"faces": faces_json(found, rotate)})
     except Exception as exc:  # noqa: BLE001 - every failure answers the vendor's error JSON, a bug INTERNAL_ERROR

@@ -30,12 +30,11 @@ from imgproxy.api.megvii import (
 )  # fmt: skip
 from imgproxy.config import Settings
 from imgproxy.faces.box import Box, Size
-from imgproxy.faces.detect import FACE_FRACTION, Detection, DetectOptions, Face
+from imgproxy.faces.detect import FACE_FRACTION, Detection, DetectOptions, Face, detection_scale
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.http.observe import OP_KEY
 from imgproxy.imaging.decode import Decoded, as_rgb
-from imgproxy.pipeline.facedetect import decode_scale, find_faces
-from imgproxy.pipeline.state import Context, Encoded, load
+from imgproxy.pipeline.state import Context, Encoded, find_faces, load
 
 FACEPP = Dialect(
     path="/facepp/v3/detect",
@@ -172,7 +171,7 @@ def min_face(full: Size) -> int:
 
 
 def find_all(state: Encoded, ctx: Context, full: Size) -> tuple[Decoded | None, Detection]:
-    return find_faces(state, ctx, full, DetectOptions(min_face_size=min_face(full)))
+    return find_faces(state, ctx, full, DetectOptions(min_face_size=min_face(full)), op=FACEPP.op)
 
 
 def find_in_rectangle(
@@ -186,7 +185,7 @@ def find_in_rectangle(
     margin = RECTANGLE_MARGIN * max(box.w, box.h)
 
     def load_rectangle() -> Decoded:
-        decoded = load(state, ctx, FACEPP.op, decode_scale((rectangle.width, rectangle.height), options.min_face_size))
+        decoded = load(state, ctx, FACEPP.op, detection_scale((rectangle.width, rectangle.height), options.min_face_size))
         sx, sy = decoded.image.width / full[0], decoded.image.height / full[1]
         cut = decoded.image.crop((round(box.x * sx), round(box.y * sy), round(box.right * sx), round(box.bottom * sy)))
         pad = round(margin * sx)

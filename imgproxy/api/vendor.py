@@ -21,9 +21,10 @@ from imgproxy.faces.detect import DetectOptions, Face
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import analysis_scale, analyze_faces
 from imgproxy.imaging.encode import encode
-from imgproxy.pipeline.facedetect import NAME, find_faces
-from imgproxy.pipeline.state import Context, Encoded, image_size, load
+from imgproxy.pipeline.state import Context, Encoded, find_faces, image_size, load
 
+# How the dialects' detection work is named in error messages.
+OP = "face detection"
 # Picks, from the detected faces (largest first) of an image of some size, those to answer.
 Chooser = Callable[[Sequence[Face], Size], Sequence[Face]]
 
@@ -46,14 +47,14 @@ def measure(data: bytes, ctx: Context, choose: Chooser, crops: bool = False) -> 
     """The faces `choose` keeps among those detected in the image `data`, each with its mesh
     analysis (and crop). Raises the decoder's Unsupported / TooLarge for what it cannot read."""
     state = Encoded(data, "application/octet-stream")
-    full = image_size(state, ctx, NAME)
-    decoded, detection = find_faces(state, ctx, full, DetectOptions())
+    full = image_size(state, ctx, OP)
+    decoded, detection = find_faces(state, ctx, full, DetectOptions(), op=OP)
     faces = list(choose(detection.faces, full))
     if not faces:
         return Measurement(full, state.digest, ())
     scale = 1.0 if crops else analysis_scale(faces, full)
     if decoded is None or decoded.scale < scale:
-        decoded = load(state, ctx, NAME, scale)
+        decoded = load(state, ctx, OP, scale)
     analyses = analyze_faces(decoded, faces)
     jpegs = [face_jpeg(decoded.image, face, ctx.settings.quality) if crops else None for face in faces]
     measured = tuple(Measured(face, analysis, jpeg) for face, analysis, jpeg in zip(faces, analyses, jpegs))

@@ -129,10 +129,11 @@ def automatic_min_face(size: Size) -> float:
     return max(SMALLEST_FACE, min(size) / FACE_FRACTION)
 
 
-def detection_scale(size: Size) -> float:
+def detection_scale(size: Size, min_face_size: float = 0) -> float:
     """The smallest decode scale of an image of `size` that still gives the detector enough pixels:
-    the smallest face looked for keeps MIN_SEARCHED_FACE pixels, which its pass upscales."""
-    return min(1.0, MIN_SEARCHED_FACE / automatic_min_face(size))
+    the smallest face looked for (`min_face_size`, or the automatic one) keeps MIN_SEARCHED_FACE
+    pixels, which its pass upscales."""
+    return min(1.0, MIN_SEARCHED_FACE / (min_face_size or automatic_min_face(size)))
 
 
 @dataclass(frozen=True)

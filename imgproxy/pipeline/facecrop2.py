@@ -10,9 +10,8 @@ from imgproxy.errors import BadRequest, Unprocessable
 from imgproxy.faces.crop import choose_region, crop_window
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.imaging.decode import as_rgb
-from imgproxy.pipeline.facedetect import find_faces
 from imgproxy.pipeline.options import read_options, read_size
-from imgproxy.pipeline.state import Context, Raster, State, image_size, load
+from imgproxy.pipeline.state import Context, Raster, State, find_faces, image_size, load
 
 NAME = "facecrop2"
 MAX_SIDE = 9999

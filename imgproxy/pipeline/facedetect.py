@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Size
 from imgproxy.faces.crop import choose_region, crop_window
-from imgproxy.faces.detect import SMALLEST_FACE, Detection, DetectOptions, automatic_min_face, detection_scale
+from imgproxy.faces.detect import SMALLEST_FACE, DetectOptions
 from imgproxy.faces.draw import draw_faces
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import NativeOptions, analysis_scale, analyze_faces, native_json
-from imgproxy.imaging.decode import Decoded
 from imgproxy.imaging.resize import check_output
 from imgproxy.pipeline.options import read_flag, read_int, read_options, read_size
-from imgproxy.pipeline.state import Context, Document, Encoded, Raster, State, image_size, load
+from imgproxy.pipeline.state import Context, Document, Raster, State, find_faces, image_size, load
 
 NAME = "facedetect"
 OPTION_KEYS = ("landmarks", "attributes", "max", "minsize", "rotate")
@@ -58,7 +57,7 @@ class FaceDetect:
         full = image_size(state, ctx, NAME)
         if self.draw:
             return self.picture(state, ctx, full)
-        decoded, detection = find_faces(state, ctx, full, self.options.detect)
+        decoded, detection = find_faces(state, ctx, full, self.options.detect, op=NAME)
         analyses: list[FaceAnalysis | None] = []
         if self.options.analyzes and detection.faces:
             scale = analysis_scale(detection.faces, full)
@@ -73,39 +72,13 @@ class FaceDetect:
         check_output(NAME, "draw/1", full, 1, ctx.settings.max_output_side, ctx.settings.max_output_pixels)
         if self.crop is not None and (self.crop[0] > full[0] or self.crop[1] > full[1]):
             raise BadRequest(f"{NAME}: crop {self.crop[0]}x{self.crop[1]} exceeds image size {full[0]}x{full[1]}")
-        faces = find_faces(state, ctx, full, self.options.detect)[1].faces
+        faces = find_faces(state, ctx, full, self.options.detect, op=NAME)[1].faces
         decoded = load(state, ctx, NAME)
         window = None
         if self.crop is not None and faces:
             window = crop_window(choose_region([f.box for f in faces], full, self.crop), full, self.crop)
         landmarks = [a.landmarks if a else None for a in analyze_faces(decoded, faces)] if self.options.landmarks else []
         return Raster(draw_faces(decoded.image, faces, window, landmarks), "JPEG", DRAW_QUALITY)
-
-
-def find_faces(
-    state: State, ctx: Context, full: Size, options: DetectOptions, op: str = NAME
-) -> tuple[Decoded | None, Detection]:
-    """The detection (cached by the original's content hash), and the decode it ran on when it ran:
-    the caller reuses that decode when it is fine enough for what comes next."""
-    decoded: Decoded | None = None
-
-    def load_for_detection() -> Decoded:
-        nonlocal decoded
-        decoded = load(state, ctx, op, decode_scale(full, options.min_face_size))
-        return decoded
-
-    digest = state.digest if isinstance(state, Encoded) else None
-    detection = ctx.faces.find(digest, load_for_detection, options)
-    return decoded, detection
-
-
-def decode_scale(full: Size, min_face_size: int) -> float:
-    """`detect.detection_scale`, for the smallest face asked for rather than the automatic one: the
-    scale the detector needs is in proportion to the width of the smallest face it must find."""
-    automatic = detection_scale(full)
-    if not min_face_size:
-        return automatic
-    return min(1.0, automatic * automatic_min_face(full) / min_face_size)
 
 
 def read_native_options(values: Mapping[str, str]) -> NativeOptions:

@@ -14,6 +14,7 @@ from PIL import Image
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Size
+from imgproxy.faces.detect import Detection, DetectOptions, detection_scale
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging.decode import Decoded, decode, read_header
 from imgproxy.imaging.encode import CONTENT_TYPES, encode, jpeg_quality
@@ -93,6 +94,22 @@ def load(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Decoded
     if isinstance(state, Encoded):
         return decode(state.data, ctx.settings.max_source_pixels, min_scale)
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
+
+
+def find_faces(
+    state: State, ctx: Context, full: Size, options: DetectOptions, *, op: str
+) -> tuple[Decoded | None, Detection]:
+    """The detection of the image in `state` (cached by the original's content hash), and the
+    decode it ran on when it ran: the caller reuses that decode when it is fine enough."""
+    decoded: Decoded | None = None
+
+    def load_for_detection() -> Decoded:
+        nonlocal decoded
+        decoded = load(state, ctx, op, detection_scale(full, options.min_face_size))
+        return decoded
+
+    digest = state.digest if isinstance(state, Encoded) else None
+    return decoded, ctx.faces.find(digest, load_for_detection, options)
 
 
 def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Raster:
