@@ -21,6 +21,7 @@ import certifi
 import httpx
 
 from imgproxy import __version__
+from imgproxy.capped import read_capped
 from imgproxy.config import Allowlist, Settings
 from imgproxy.errors import BadGateway, BadRequest, GatewayTimeout, TooLarge
 
@@ -150,20 +151,7 @@ async def _follow(client: httpx.AsyncClient, url: httpx.URL, policy: FetchPolicy
                 continue
             if not response.is_success:
                 raise URLUnreachable(f"image_url answered {response.status_code}")
-            return await read_capped(response, policy.max_bytes)
+            return await read_capped(response.aiter_bytes(), response.headers.get("content-length"), policy.max_bytes, "image_url", URLTooLarge)
         finally:
             await response.aclose()
     raise URLUnreachable(f"image_url redirected more than {MAX_REDIRECTS} times")
-
-
-async def read_capped(response: httpx.Response, limit: int) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise URLTooLarge(f"image_url is {declared} bytes, over the limit of {limit}")
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise URLTooLarge(f"image_url is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

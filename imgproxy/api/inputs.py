@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from imgproxy.api.fetch import FetchPolicy, Resolver, fetch, resolve_host
+from imgproxy.capped import read_capped
 from imgproxy.errors import BadRequest, TooLarge, Unsupported
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -73,16 +74,7 @@ class ImageTooLarge(TooLarge):
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refused (413) as soon as it is known to be over `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"request body is {declared} bytes, over the limit of {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_capped(request.stream(), request.headers.get("content-length"), limit, "request body", BodyTooLarge)
 
 
 async def read_fields(request: Request, limit: int) -> Fields:

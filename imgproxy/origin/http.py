@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from imgproxy import __version__
+from imgproxy.capped import read_capped
 from imgproxy.config import Settings
 from imgproxy.errors import BadGateway, GatewayTimeout, NotFound, TooLarge
 from imgproxy.origin import ObjectInfo, Original
@@ -70,18 +71,11 @@ class HTTPOrigin:
         async def download() -> Original:
             async with self.client.stream("GET", self.url_of(key)) as response:
                 check_status(response)
-                declared = int(response.headers.get("content-length") or 0)
-                if declared > self.max_bytes:
-                    raise TooLarge(f"original is {declared} bytes, over the limit of {self.max_bytes}")
-                chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise TooLarge(f"original is over the limit of {self.max_bytes} bytes")
-                    chunks.append(chunk)
+                declared = response.headers.get("content-length")
+                data = await read_capped(response.aiter_bytes(), declared, self.max_bytes, "original", TooLarge)
                 info = info_from_headers(response.headers)
                 self._remember(key, info)
-                return Original(info, b"".join(chunks))
+                return Original(info, data)
 
         return await self._call(download())
 
