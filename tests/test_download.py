@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -243,3 +244,19 @@ def test_sigterm_shuts_down_cleanly(samples_dir: Path, tmp_path: Path):
     # uvicorn finishes its graceful shutdown, then re-raises SIGTERM: systemd counts that as a clean exit
     assert stop(short_lived.process) in (0, -15)
     assert "Application shutdown complete" in short_lived.log.read_text()
+
+
+def test_several_worker_processes_serve_and_stop_together(samples_dir: Path, tmp_path: Path):
+    pair = start_proxy(str(samples_dir), tmp_path, workers="2")
+    try:
+        # /readyz answered as soon as one worker was up; the other may still be loading its models
+        deadline = time.monotonic() + 60
+        while pair.log.read_text().count("Application startup complete") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pair.log.read_text().count("Application startup complete") == 2
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(lambda side: pair.get(f"/astronaut.jpg?facecrop2/{side}x{side}"), range(100, 108)))
+        assert {r.status_code for r in responses} == {200}
+    finally:
+        stop(pair.process)
+    assert pair.log.read_text().count("Application shutdown complete") == 2
