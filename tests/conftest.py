@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -13,9 +14,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Route
 
 from imgproxy.samples import sample_files
 
@@ -62,6 +67,24 @@ def error_of(response: httpx.Response, status: int) -> str:
     assert response.headers["content-type"] == "application/json"
     assert response.headers["cache-control"] == "no-store"
     return response.json()["error"]
+
+
+def answer_when_work_fails(monkeypatch: pytest.MonkeyPatch, dialect: ModuleType, error: Exception) -> httpx.Response:
+    """What a vendor dialect's endpoint answers when its work fails with `error` (in-process):
+    failures that cannot be caused from outside, like a bug or shed load."""
+
+    async def failing(request: Request, service: object) -> dict:
+        raise error
+
+    monkeypatch.setattr(dialect, "detect", failing)
+    app = Starlette(routes=[Route(dialect.PATH, dialect.face_detect, methods=["POST"])])
+    app.state.service = None  # the failing work never reaches it
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy") as client:
+            return await client.post(dialect.PATH)
+
+    return asyncio.run(call())
 
 
 def start_proxy(origin: str, log_dir: Path, **settings: str) -> Proxy:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -20,13 +19,10 @@ import qiniu
 import requests
 import schemathesis
 from qiniu.auth import QiniuMacRequestsAuth
-from conftest import Proxy, start_proxy, stop
+from conftest import Proxy, answer_when_work_fails, start_proxy, stop
 from images import png_bomb
 from PIL import Image
 from starlette.datastructures import Headers
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.routing import Route
 
 from imgproxy import samples
 from imgproxy.api import qiniu as dialect
@@ -319,31 +315,14 @@ def test_without_keys_and_not_opened_every_request_is_refused(samples_dir: Path,
         stop(closed.process)
 
 
-def handled(monkeypatch: pytest.MonkeyPatch, error: Exception) -> httpx.Response:
-    """What the endpoint answers when the work fails with `error`."""
-
-    async def failing(request: Request, service: object) -> dict:
-        raise error
-
-    monkeypatch.setattr(dialect, "detect", failing)
-    app = Starlette(routes=[Route(dialect.PATH, dialect.face_detect, methods=["POST"])])
-    app.state.service = None  # the failing work never reaches it
-
-    async def call() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy") as client:
-            return await client.post(dialect.PATH)
-
-    return asyncio.run(call())
-
-
 def test_shed_load_is_429_with_code_18(monkeypatch: pytest.MonkeyPatch):
-    response = handled(monkeypatch, Overloaded("too many requests queued"))
+    response = answer_when_work_fails(monkeypatch, dialect, Overloaded("too many requests queued"))
     assert response.headers["retry-after"] == "1"
     result(response, dialect.QPS_LIMIT, 429)
 
 
 def test_an_internal_error_is_500_with_code_1(monkeypatch: pytest.MonkeyPatch):
-    body = result(handled(monkeypatch, RuntimeError("secret detail")), dialect.UNKNOWN_ERROR, 500)
+    body = result(answer_when_work_fails(monkeypatch, dialect, RuntimeError("secret detail")), dialect.UNKNOWN_ERROR, 500)
     assert "secret" not in json.dumps(body)
 
 

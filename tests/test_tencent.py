@@ -3,7 +3,6 @@ documented algorithm, JSON and multipart bodies built by httpx, on real servers.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -15,12 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from conftest import Proxy, start_proxy, stop
+from conftest import Proxy, answer_when_work_fails, start_proxy, stop
 from images import png_bomb
 from PIL import Image
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.routing import Route
 
 from imgproxy import samples
 from imgproxy.api import tencent
@@ -205,31 +201,14 @@ def test_without_keys_and_not_opened_every_request_is_refused(samples_dir: Path,
         stop(closed.process)
 
 
-def handled(monkeypatch: pytest.MonkeyPatch, error: Exception) -> httpx.Response:
-    """What the endpoint answers when the work fails with `error`."""
-
-    async def failing(request: Request, service: object) -> dict:
-        raise error
-
-    monkeypatch.setattr(tencent, "detect", failing)
-    app = Starlette(routes=[Route(tencent.PATH, tencent.face_detect, methods=["POST"])])
-    app.state.service = None  # the failing work never reaches it
-
-    async def call() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy") as client:
-            return await client.post(tencent.PATH)
-
-    return asyncio.run(call())
-
-
 def test_shed_load_is_429_with_code_15(monkeypatch: pytest.MonkeyPatch):
-    response = handled(monkeypatch, Overloaded("too many requests queued"))
+    response = answer_when_work_fails(monkeypatch, tencent, Overloaded("too many requests queued"))
     assert response.headers["retry-after"] == "1"
     answer(response, tencent.TOO_FREQUENT, 429)
 
 
 def test_an_internal_error_is_500_with_code_213(monkeypatch: pytest.MonkeyPatch):
-    body = answer(handled(monkeypatch, RuntimeError("secret detail")), tencent.INTERNAL, 500)
+    body = answer(answer_when_work_fails(monkeypatch, tencent, RuntimeError("secret detail")), tencent.INTERNAL, 500)
     assert "secret" not in json.dumps(body)
 
 
