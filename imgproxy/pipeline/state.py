@@ -109,7 +109,8 @@ def find_faces(
         return decoded
 
     digest = state.digest if isinstance(state, Encoded) else None
-    return decoded, ctx.faces.find(digest, load_for_detection, options)
+    detection = ctx.faces.find(digest, load_for_detection, options)  # sets `decoded` on a cache miss
+    return decoded, detection
 
 
 def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Raster:
