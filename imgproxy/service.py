@@ -51,10 +51,10 @@ class Service:
         self.pool.shutdown()
 
     def cached(self, key: str, identity: str, pipeline: Pipeline) -> Result | None:
-        if self.results is None:
-            return None
-        result = self.results.get((key, identity, pipeline.canonical()))
-        RESULT_CACHE.labels("hit" if result else "miss").inc()
+        """The cached result, counted as a hit; a miss is counted once, where the result is computed."""
+        result = self.results.get((key, identity, pipeline.canonical())) if self.results is not None else None
+        if result is not None:
+            RESULT_CACHE.labels("hit").inc()
         return result
 
     async def process(self, key: str, pipeline: Pipeline) -> Processed:
@@ -65,10 +65,12 @@ class Service:
 
     async def _process(self, key: str, pipeline: Pipeline) -> Processed:
         original = await self.fetches.do(key, lambda: self.origin.fetch(key))
-        identity = identity_of(original)
+        encoded = Encoded(original.data, original.info.content_type)
+        # The origin's ETag, or the content hash, which the detection cache reuses (hashed once).
+        identity = original.info.etag or f'"{encoded.digest}"'
         result = self.cached(key, identity, pipeline)
         if result is None:
-            encoded = Encoded(original.data, original.info.content_type)
+            RESULT_CACHE.labels("miss").inc()
             result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces))
             if self.results is not None and result.size <= self.settings.cache_bytes:
                 self.results[(key, identity, pipeline.canonical())] = result
@@ -80,11 +82,6 @@ class Processed:
     result: Result
     etag: str
     last_modified: str | None
-
-
-def identity_of(original: Original) -> str:
-    """The origin's ETag, or a hash of the bytes when the origin gives none."""
-    return original.info.etag or '"' + hashlib.sha256(original.data).hexdigest()[:32] + '"'
 
 
 def result_etag(identity: str, canonical_pipeline: str) -> str:

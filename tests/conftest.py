@@ -131,6 +131,14 @@ def proxy(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     stop(running.process)
 
 
+@pytest.fixture(scope="session")
+def closed(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    """The proxy with neither API keys nor IMGPROXY_API_OPEN: every detect API refuses requests."""
+    running = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"))
+    yield running
+    stop(running.process)
+
+
 @dataclass
 class Nginx:
     url: str

@@ -359,14 +359,6 @@ class socket_closed_port:
 
 
 @pytest.fixture(scope="module")
-def closed(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    """A proxy with neither keys nor IMGPROXY_API_OPEN: the detect APIs are refused."""
-    proxy = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"))
-    yield proxy
-    stop(proxy.process)
-
-
-@pytest.fixture(scope="module")
 def keyed(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     proxy = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"), api_keys="ak1:sk1,ak2:sk2")
     yield proxy

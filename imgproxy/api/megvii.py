@@ -310,9 +310,7 @@ def analyze_upright(
 ) -> tuple[FaceAnalysis | None, ...]:
     """The mesh analysis of `faces` (full-resolution pixels of the image as displayed), on a decode
     fine enough for the mesh, turned clockwise by `orientation` so the faces stand upright."""
-    scale = analysis_scale(faces, full)
-    if decoded is None or decoded.scale < scale:
-        decoded = load(state, ctx, OP, scale)
+    decoded = load(state, ctx, OP, analysis_scale(faces, full), reuse=decoded)
     if orientation:
         turned_size = full if orientation == 180 else (full[1], full[0])
         decoded = Decoded(decoded.image.transpose(CLOCKWISE[orientation]), turned_size)

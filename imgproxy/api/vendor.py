@@ -52,9 +52,7 @@ def measure(data: bytes, ctx: Context, choose: Chooser, crops: bool = False) -> 
     faces = list(choose(detection.faces, full))
     if not faces:
         return Measurement(full, state.digest, ())
-    scale = 1.0 if crops else analysis_scale(faces, full)
-    if decoded is None or decoded.scale < scale:
-        decoded = load(state, ctx, OP, scale)
+    decoded = load(state, ctx, OP, 1.0 if crops else analysis_scale(faces, full), reuse=decoded)
     analyses = analyze_faces(decoded, faces)
     jpegs = [face_jpeg(decoded.image, face, ctx.settings.quality) if crops else None for face in faces]
     measured = tuple(Measured(face, analysis, jpeg) for face, analysis, jpeg in zip(faces, analyses, jpegs))

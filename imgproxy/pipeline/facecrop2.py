@@ -48,9 +48,7 @@ class FaceCrop2:
 
         # The detection decode is usually fine enough for the crop too; decode again, finer, only
         # when the window is so small that it would be upscaled.
-        need = max(self.width / window.w, self.height / window.h)
-        if decoded is None or decoded.scale < need:
-            decoded = load(state, ctx, NAME, need)
+        decoded = load(state, ctx, NAME, max(self.width / window.w, self.height / window.h), reuse=decoded)
         sx = decoded.image.width / full[0]
         sy = decoded.image.height / full[1]
         source_box = (window.x * sx, window.y * sy, window.right * sx, window.bottom * sy)

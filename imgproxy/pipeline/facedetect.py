@@ -60,9 +60,7 @@ class FaceDetect:
         decoded, detection = find_faces(state, ctx, full, self.options.detect, op=NAME)
         analyses: list[FaceAnalysis | None] = []
         if self.options.analyzes and detection.faces:
-            scale = analysis_scale(detection.faces, full)
-            if decoded is None or decoded.scale < scale:
-                decoded = load(state, ctx, NAME, scale)
+            decoded = load(state, ctx, NAME, analysis_scale(detection.faces, full), reuse=decoded)
             analyses = analyze_faces(decoded, detection.faces)
         return Document(native_json(full, detection, self.options, analyses))
 

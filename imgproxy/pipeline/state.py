@@ -87,8 +87,11 @@ def image_size(state: State, ctx: Context, op: str) -> Size:
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
 
 
-def load(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Decoded:
-    """The pixels of `state`, decoded with at least `min_scale` of the original's resolution."""
+def load(state: State, ctx: Context, op: str, min_scale: float = 1.0, reuse: Decoded | None = None) -> Decoded:
+    """The pixels of `state`, decoded with at least `min_scale` of the original's resolution:
+    `reuse` (an earlier decode of the same state) when it is fine enough, else a new decode."""
+    if reuse is not None and reuse.scale >= min_scale:
+        return reuse
     if isinstance(state, Raster):
         return Decoded(state.image, state.image.size)
     if isinstance(state, Encoded):
