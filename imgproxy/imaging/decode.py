@@ -9,11 +9,16 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imgproxy.errors import TooLarge, Unsupported
+from imgproxy.imaging.containers import MAX_JPEG_SCANS, gif_layout, jpeg_scan_count
 
 # The proxy checks its own pixel limit from the header before decoding (see `open_checked`);
 # Pillow's process-wide bomb guard would otherwise refuse sizes the operator allowed.
 Image.MAX_IMAGE_PIXELS = None
 
+# The formats this proxy reads, each recognised by the file's own bytes whatever its name or
+# Content-Type. Never EPS, PS or PDF (Pillow runs Ghostscript for them), nor ICO, ICNS, DCX and
+# the like, whose containers Pillow decodes while opening, before any limit can be checked.
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 EXIF_ORIENTATION = 0x0112
 SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that turn the stored image by 90 degrees
 
@@ -39,11 +44,12 @@ class Decoded:
 
 
 def open_checked(data: bytes, max_pixels: int) -> Image.Image:
-    """Open `data` lazily (header only) and refuse it before any pixel is decoded if it is too big."""
+    """Open `data` lazily (header only) and refuse it before any pixel is decoded if decoding it
+    would cost too much: too many pixels, GIF frames larger than the image, too many JPEG scans."""
     if not data:
         raise Unsupported("not an image: the body is empty")
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
         raise Unsupported("not an image, or a format this proxy cannot read") from None
     except Exception as exc:  # Pillow raises many types on malformed headers
@@ -51,8 +57,14 @@ def open_checked(data: bytes, max_pixels: int) -> Image.Image:
     width, height = image.size
     if width <= 0 or height <= 0:
         raise Unsupported("image has no pixels")
+    if image.format == "GIF":
+        width, height = gif_layout(data).canvas
     if width * height > max_pixels:
         raise TooLarge(f"image is {width}x{height} ({width * height / 1e6:.1f} MP), over the limit of {max_pixels / 1e6:g} MP")
+    if image.format in ("JPEG", "MPO") and image.info.get("progressive"):  # a baseline JPEG codes each component once
+        scans = jpeg_scan_count(data)
+        if scans > MAX_JPEG_SCANS:
+            raise TooLarge(f"image is a progressive JPEG of {scans} scans, over the limit of {MAX_JPEG_SCANS}")
     return image
 
 

@@ -57,7 +57,7 @@ def jpeg_quality(data: bytes) -> int | None:
     from 50 up, so the ratio of the sums gives q back (to about one step).
     """
     try:
-        tables = Image.open(io.BytesIO(data)).quantization
+        tables = Image.open(io.BytesIO(data), formats=("JPEG",)).quantization
     except Exception:  # not a JPEG, or a header Pillow cannot read: no quality to go by
         return None
     if not tables:
