@@ -29,6 +29,12 @@ class NotFound(ProxyError):
         super().__init__(message)
 
 
+class RequestTimeout(ProxyError):
+    status = 408
+    # The rest of the request may still come, so the connection cannot carry another one (RFC 9110 15.5.9).
+    headers = {"Connection": "close"}
+
+
 class TooLarge(ProxyError):
     status = 413
 
@@ -52,3 +58,10 @@ class BadGateway(ProxyError):
 
 class GatewayTimeout(ProxyError):
     status = 504
+
+
+class ProcessingTimeout(Overloaded):
+    """The request's work ran past IMGPROXY_PROCESS_TIMEOUT. Mostly a sign of load (its time
+    includes the wait for a thread), so it answers like shed load, with 503 and Retry-After."""
+
+    status = 503

@@ -16,6 +16,7 @@ from imgproxy.pipeline.registry import PARSERS
 from imgproxy.pipeline.run import run
 from imgproxy.pipeline.state import Context, Encoded
 from imgproxy.samples import grace_hopper, jpeg_bytes
+from images import endless_eps, gif_outgrowing_screen, ico_around_png, jpeg_with_broken_metadata, scan_bomb_jpeg
 
 # Values near and past the ops' limits, and garbage, for the keys each op really takes.
 VALUES = [
@@ -23,6 +24,9 @@ VALUES = [
     "!999p", "!50px", "!x50p", "200x", "x200", "30x20!", "30x20>", "30x20<", "!30x20r", "!20x20a5a5",
     "!20x20-5-5", "100@", "30x2", "75!", "10k", "1m", "jpg", "png", "webp", "gif", "bmp", "Center",
     "SouthEast", "cmVk", "I0ZGMDAwMDgw", "", " ", "%00", "é", "x", "99999999999999999999",
+    # Digits that str.isdigit() or a regex's \d accept and int() rejects or reads: superscripts,
+    # circled and Arabic-Indic digits; and a number int() refuses to read (over 4,300 digits).
+    "²", "①", "٣", "²x²", "٣x٣", "١٠٠x١٠٠", "9" * 5000, "9" * 5000 + "x1", "!" + "9" * 5000 + "p",
 ]  # fmt: skip
 GRAMMAR = {  # op -> (leading argument or None, keys that take a value, bare flags)
     "facecrop2": ("size", (), ()),
@@ -82,8 +86,14 @@ ORIGINALS = {
     "png": Encoded(png_with_alpha(), "image/png"),
     "gif": Encoded(animated_gif(), "image/gif"),
     "html": Encoded(b"<html>not an image</html>", "image/jpeg"),
+    "scan-bomb": Encoded(scan_bomb_jpeg(1024, 200), "image/jpeg"),
+    "gif-frame-bomb": Encoded(gif_outgrowing_screen(), "image/gif"),
+    "ico": Encoded(ico_around_png(), "image/x-icon"),
+    "eps": Encoded(endless_eps(), "application/postscript"),
+    "broken-metadata": Encoded(jpeg_with_broken_metadata(grace_hopper().resize((96, 112))), "image/jpeg"),
 }
-SETTINGS = Settings(max_output_pixels=4_000_000)
+# No time limit: whether a pipeline answers must not depend on the machine's speed.
+SETTINGS = Settings(max_output_pixels=4_000_000, process_timeout=3600)
 
 
 def test_the_grammar_covers_every_op():

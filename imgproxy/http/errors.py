@@ -29,7 +29,9 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal error")
+    # Starlette re-raises the error after this answer and uvicorn then drops the connection: say so,
+    # or a keep-alive client sends its next request into a closed socket.
+    return error_response(500, "internal error", {"Connection": "close"})
 
 
 HANDLERS = {ProxyError: proxy_error, HTTPException: http_error, Exception: internal_error}

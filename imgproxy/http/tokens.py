@@ -14,6 +14,9 @@ from urllib.parse import unquote
 
 from imgproxy.errors import Unauthorized
 
+# Unix seconds have 10 digits until the year 2286; a longer deadline is malformed, not eternal.
+MAX_DEADLINE_DIGITS = 12
+
 
 def sign(secret: str, data: str) -> str:
     digest = hmac.new(secret.encode(), data.encode(), hashlib.sha1).digest()
@@ -26,7 +29,7 @@ def check_download_token(url: str, query: str, keys: Mapping[str, str], now: flo
     if len(params) < 2 or not params[-1].startswith("token=") or not params[-2].startswith("e="):
         raise Unauthorized("download token required: add &e=<deadline>&token=<AK>:<sign>")
     deadline = params[-2].removeprefix("e=")
-    if not deadline.isdigit():
+    if not (deadline.isascii() and deadline.isdigit() and len(deadline) <= MAX_DEADLINE_DIGITS):
         raise Unauthorized("download token has a malformed deadline")
     if int(deadline) < now:
         raise Unauthorized("download token expired")

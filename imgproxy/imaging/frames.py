@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from PIL import Image, ImageOps, ImageSequence
 
-from imgproxy.errors import TooLarge, Unsupported
+from imgproxy.errors import ProxyError, TooLarge, Unsupported
+from imgproxy.imaging.containers import gif_layout
 from imgproxy.imaging.decode import open_checked
 
 # Formats whose animations this proxy reads and writes; a JPEG answer keeps the first frame.
@@ -23,11 +24,15 @@ class Animation:
     durations: tuple[int, ...]  # ms, one per frame
     loop: int  # 0 loops forever
 
-    def map(self, change: Callable[[Image.Image], Image.Image]) -> Animation:
-        return replace(self, frames=tuple(change(frame) for frame in self.frames))
+    def map(self, change: Callable[[Image.Image], Image.Image], before_each: Callable[[], None]) -> Animation:
+        changed = []
+        for frame in self.frames:
+            before_each()
+            changed.append(change(frame))
+        return replace(self, frames=tuple(changed))
 
 
-def read_animation(data: bytes, max_pixels: int) -> Animation:
+def read_animation(data: bytes, max_pixels: int, before_each: Callable[[], None]) -> Animation:
     """Every frame of the animation in `data` as a full RGBA canvas (Pillow composites GIF frames
     over the ones before them), oriented like a still image.
 
@@ -36,15 +41,18 @@ def read_animation(data: bytes, max_pixels: int) -> Animation:
     """
     image = open_checked(data, max_pixels)
     frames = getattr(image, "n_frames", 1)
-    width, height = image.size
+    width, height = gif_layout(data).canvas if image.format == "GIF" else image.size
     if width * height * frames > max_pixels:
         raise TooLarge(f"animation is {width}x{height} x {frames} frames, over the limit of {max_pixels / 1e6:g} MP")
     decoded, durations = [], []
     try:
         for frame in ImageSequence.Iterator(image):
+            before_each()
             # convert() keeps the EXIF block in info, which is what exif_transpose reads the orientation from.
             decoded.append(ImageOps.exif_transpose(frame.convert("RGBA")))
             durations.append(int(frame.info.get("duration") or DEFAULT_DURATION))
+    except ProxyError:  # the deadline
+        raise
     except Exception as exc:  # Pillow raises many types on broken frame data
         raise Unsupported(f"image data is truncated or corrupt: {exc}") from None
     return Animation(tuple(decoded), tuple(durations), int(image.info.get("loop", 0)))

@@ -21,8 +21,8 @@ Box = tuple[int, int, int, int]  # left, top, right, bottom
 
 # Sizes in the specs are whole numbers from 1 (nine digits at most: the output limits refuse the
 # rest); percentages run from 1 to 999 as in Qiniu's table.
-N = r"[1-9]\d{0,8}"
-PERCENT = r"[1-9]\d{0,2}"
+N = r"[1-9][0-9]{0,8}"
+PERCENT = r"[1-9][0-9]{0,2}"
 
 
 def round_half_up(value: Fraction) -> int:
@@ -215,7 +215,7 @@ class Crop:
     dx: int = 0
     dy: int = 0
     offset: bool = False
-    PATTERN = re.compile(rf"^(!?)({N})?x({N})?(?:([a-])(\d{{1,9}})([a-])(\d{{1,9}}))?$")
+    PATTERN = re.compile(rf"^(!?)({N})?x({N})?(?:([a-])([0-9]{{1,9}})([a-])([0-9]{{1,9}}))?$")
 
     @classmethod
     def parse(cls, text: str) -> Crop | None:

@@ -48,7 +48,7 @@ class FolderOrigin:
                 if st.st_size > self.max_bytes:
                     raise TooLarge(f"original is {st.st_size} bytes, over the limit of {self.max_bytes}")
                 data = f.read(self.max_bytes + 1)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+        except OSError:  # missing, a folder, unreadable, a symlink loop, a name over 255 bytes
             raise NotFound() from None
         if len(data) > self.max_bytes:
             raise TooLarge(f"original is over the limit of {self.max_bytes} bytes")
@@ -68,7 +68,7 @@ class FolderOrigin:
 def regular_file_stat(path: str) -> os.stat_result:
     try:
         st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
+    except OSError:  # missing, unreadable, a symlink loop, a name over 255 bytes
         raise NotFound() from None
     if not statmod.S_ISREG(st.st_mode):
         raise NotFound()

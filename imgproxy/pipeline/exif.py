@@ -17,7 +17,7 @@ from PIL import ExifTags, TiffImagePlugin
 from imgproxy.errors import BadRequest, Unprocessable
 from imgproxy.imaging.decode import open_checked
 from imgproxy.pipeline.options import read_options
-from imgproxy.pipeline.state import Context, Document, Encoded, Raster, State
+from imgproxy.pipeline.state import Context, Document, Encoded, Estimate, Raster, State
 
 NAME = "exif"
 ASCII, UNDEFINED = 2, 7
@@ -62,6 +62,10 @@ class Exif:
 
     def canonical(self) -> str:
         return NAME + ("/ignore-error/1" if self.ignore_error else "")
+
+    def estimate(self, before: Estimate) -> Estimate:
+        """A JSON document; reads the EXIF block only."""
+        return before if before.size is None else before.then(None, 0, 0)
 
     def apply(self, state: State, ctx: Context) -> State:
         if isinstance(state, Raster):  # answers this proxy makes never carry EXIF

@@ -11,7 +11,7 @@ from imgproxy.faces.crop import choose_region, crop_window
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.imaging.decode import as_rgb
 from imgproxy.pipeline.options import read_options, read_size
-from imgproxy.pipeline.state import Context, Raster, State, find_faces, image_size, load
+from imgproxy.pipeline.state import Context, Estimate, Raster, State, area, find_faces, image_size, load
 
 NAME = "facecrop2"
 MAX_SIDE = 9999
@@ -30,6 +30,11 @@ class FaceCrop2:
 
     def canonical(self) -> str:
         return f"{NAME}/{self.width}x{self.height}" + ("/ignore-error/1" if self.ignore_error else "")
+
+    def estimate(self, before: Estimate) -> Estimate:
+        if before.size is None:
+            return before
+        return before.then((self.width, self.height), area(before.size), self.width * self.height)
 
     def apply(self, state: State, ctx: Context) -> State:
         full = image_size(state, ctx, NAME)

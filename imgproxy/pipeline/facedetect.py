@@ -18,7 +18,7 @@ from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import NativeOptions, analysis_scale, analyze_faces, native_json
 from imgproxy.imaging.resize import check_output
 from imgproxy.pipeline.options import read_flag, read_int, read_options, read_size
-from imgproxy.pipeline.state import Context, Document, Raster, State, find_faces, image_size, load
+from imgproxy.pipeline.state import Context, Document, Estimate, Raster, State, area, find_faces, image_size, load
 
 NAME = "facedetect"
 OPTION_KEYS = ("landmarks", "attributes", "max", "minsize", "rotate")
@@ -52,6 +52,11 @@ class FaceDetect:
         if self.ignore_error:
             parts += ["ignore-error", "1"]
         return "/".join(parts)
+
+    def estimate(self, before: Estimate) -> Estimate:
+        if before.size is None:
+            return before
+        return before.then(before.size if self.draw else None, area(before.size), area(before.size) if self.draw else 0)
 
     def apply(self, state: State, ctx: Context) -> State:
         full = image_size(state, ctx, NAME)

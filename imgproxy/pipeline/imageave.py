@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from PIL import ImageStat
 
 from imgproxy.pipeline.options import read_options
-from imgproxy.pipeline.state import Context, Document, State, load
+from imgproxy.pipeline.state import Context, Document, Estimate, State, area, load
 
 NAME = "imageAve"
 # A JPEG decoded at 1/8 scale is made of its 8x8 blocks' DC terms, which are the blocks' means:
@@ -22,6 +22,10 @@ class ImageAve:
 
     def canonical(self) -> str:
         return NAME + ("/ignore-error/1" if self.ignore_error else "")
+
+    def estimate(self, before: Estimate) -> Estimate:
+        """A JSON document; reads every pixel once."""
+        return before if before.size is None else before.then(None, area(before.size), 0)
 
     def apply(self, state: State, ctx: Context) -> State:
         rgba = load(state, ctx, NAME, AVERAGE_SCALE).image.convert("RGBA")

@@ -10,7 +10,7 @@ from PIL import Image
 from imgproxy.errors import BadRequest
 from imgproxy.imaging.decode import open_checked, read_header
 from imgproxy.pipeline.options import read_options
-from imgproxy.pipeline.state import Context, Document, Encoded, Raster, State
+from imgproxy.pipeline.state import Context, Document, Encoded, Estimate, Raster, State
 
 NAME = "imageInfo"
 FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tiff"}
@@ -25,6 +25,10 @@ class ImageInfo:
 
     def canonical(self) -> str:
         return NAME + ("/ignore-error/1" if self.ignore_error else "")
+
+    def estimate(self, before: Estimate) -> Estimate:
+        """A JSON document; reads the header only."""
+        return before if before.size is None else before.then(None, 0, 0)
 
     def apply(self, state: State, ctx: Context) -> State:
         # After an image op, describe what that op would have answered.

@@ -22,16 +22,16 @@ from PIL import Image, ImageCms, ImageColor, ImageFilter
 from imgproxy.errors import BadRequest
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
 from imgproxy.imaging.resize import (
-    GRAVITIES, Crop, Region, Thumbnail, check_output, parse_thumbnail, resample, rotated_size,
+    GRAVITIES, Crop, Region, Size, Thumbnail, check_output, parse_thumbnail, resample, rotated_size,
 )
 from imgproxy.pipeline.options import Quality, read_choice, read_flag, read_int, read_options, read_quality
-from imgproxy.pipeline.state import Context, Encoded, Raster, State, image_size, load_raster, output
+from imgproxy.pipeline.state import Context, Encoded, Estimate, Raster, State, area, image_size, load_raster, output
 
 NAME = "imageMogr2"
 KEYS = ("thumbnail", "gravity", "crop", "rotate", "format", "blur", "interlace", "quality", "background", "size-limit")
 FLAGS = ("auto-orient", "strip")
-BLUR = re.compile(r"^([1-9]\d?)x(\d{1,4}(?:\.\d{1,4})?)$")
-SIZE_LIMIT = re.compile(r"^([1-9]\d{0,6})([km])(!?)$")
+BLUR = re.compile(r"^([1-9][0-9]?)x([0-9]{1,4}(?:\.[0-9]{1,4})?)$")
+SIZE_LIMIT = re.compile(r"^([1-9][0-9]{0,6})([km])(!?)$")
 MAX_BLUR_RADIUS = 50
 GRAVITY_NAMES = {name: name for name in GRAVITIES}
 TRANSPARENT = (255, 255, 255, 0)  # white, so edges blended into it lighten as they would on a white page
@@ -135,30 +135,45 @@ class ImageMogr2:
             parts += ["ignore-error", "1"]
         return "/".join(parts)
 
-    def apply(self, state: State, ctx: Context) -> State:
-        settings = ctx.settings
-        src = image_size(state, ctx, NAME)
+    def region(self, src: Size) -> Region:
+        """The part of a `src`-sized image that thumbnail and crop keep, and the size it becomes."""
         resized = self.thumbnail.size(src) if self.thumbnail is not None else src
         crop = None
         if self.crop is not None:
             crop = self.crop.box(resized, self.gravity)
             if crop is None:
                 raise BadRequest(f"{NAME}: crop {self.crop.text()} leaves nothing of the {resized[0]}x{resized[1]} image")
-        region = Region.of(src, resized, crop)
+        return Region.of(src, resized, crop)
+
+    def estimate(self, before: Estimate) -> Estimate:
+        if before.size is None:
+            return before
+        try:
+            region = self.region(before.size)
+        except BadRequest:
+            return before  # the op answers its error, or passes its input on
+        size = rotated_size(region.size, self.rotate) if self.rotate else region.size
+        passes = 1 + (self.rotate % 90 != 0) + (self.blur is not None) + (self.background is not None) + self.strip
+        return before.then(size, area(before.size), area(size), passes)
+
+    def apply(self, state: State, ctx: Context) -> State:
+        settings = ctx.settings
+        src = image_size(state, ctx, NAME)
+        region = self.region(src)
         raster = load_raster(state, ctx, NAME, min(1.0, region.scale))
         limits = (settings.max_output_side, settings.max_output_pixels)
         check_output(NAME, self.geometry_argument(), region.size, raster.frame_count, *limits)
         if self.rotate:
             check_output(NAME, f"rotate/{self.rotate}", rotated_size(region.size, self.rotate), raster.frame_count, *limits)
-        raster = raster.map(lambda image: resample(image, region, src))
+        raster = raster.map(lambda image: resample(image, region, src), ctx.deadline)
         if self.rotate:
-            raster = raster.map(lambda image: rotate(image, self.rotate, self.background or TRANSPARENT))
+            raster = raster.map(lambda image: rotate(image, self.rotate, self.background or TRANSPARENT), ctx.deadline)
         if self.blur is not None:
-            raster = raster.map(self.blur.apply)
+            raster = raster.map(self.blur.apply, ctx.deadline)
         if self.background is not None:
-            raster = raster.map(lambda image: flatten(image, self.background))
+            raster = raster.map(lambda image: flatten(image, self.background), ctx.deadline)
         if self.strip:
-            raster = raster.map(strip)
+            raster = raster.map(strip, ctx.deadline)
         raster = output(raster, self.format, self.quality or Quality(settings.quality), self.interlace, src)
         return raster if self.size_limit is None else self.size_limit.apply(raster, state)
 
@@ -208,7 +223,7 @@ def strip(image: Image.Image) -> Image.Image:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             stripped = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB")) or stripped
-        except ImageCms.PyCMSError:  # a broken profile describes nothing: drop it as it is
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):  # a broken profile describes nothing: drop it
             pass
     stripped.info.clear()
     return stripped

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
-from imgproxy.imaging.resize import Region, check_output, imageview2, resample
+from imgproxy.imaging.resize import Region, Size, check_output, imageview2, resample
 from imgproxy.pipeline.options import Quality, read_choice, read_flag, read_int, read_options, read_quality
-from imgproxy.pipeline.state import Context, State, image_size, load_raster, output
+from imgproxy.pipeline.state import Context, Estimate, State, area, image_size, load_raster, output
 
 NAME = "imageView2"
 MAX_SIDE = 9999
@@ -46,17 +46,26 @@ class ImageView2:
             parts += ["ignore-error", "1"]
         return "/".join(parts)
 
+    def region(self, src: Size) -> Region:
+        return Region.of(src, *imageview2(src, self.mode, self.width, self.height))
+
+    def estimate(self, before: Estimate) -> Estimate:
+        if before.size is None:
+            return before
+        size = self.region(before.size).size
+        return before.then(size, area(before.size), area(size))
+
     def apply(self, state: State, ctx: Context) -> State:
         settings = ctx.settings
         src = image_size(state, ctx, NAME)
-        region = Region.of(src, *imageview2(src, self.mode, self.width, self.height))
+        region = self.region(src)
         raster = load_raster(state, ctx, NAME, min(1.0, region.scale))
         bounds = "/".join(f"{key}/{value}" for key, value in (("w", self.width), ("h", self.height)) if value)
         check_output(
             NAME, bounds or "the size without w or h", region.size, raster.frame_count,
             settings.max_output_side, settings.max_output_pixels,
         )
-        raster = raster.map(lambda image: resample(image, region, src))
+        raster = raster.map(lambda image: resample(image, region, src), ctx.deadline)
         return output(raster, self.format, self.quality or Quality(settings.quality), self.interlace, src)
 
 

@@ -9,8 +9,9 @@ from typing import TypeVar
 
 from imgproxy.errors import BadRequest
 
-SIZE = re.compile(r"^(\d+)x(\d+)$")
-QUALITY = re.compile(r"^(\d{1,3})(!?)$")
+# ASCII digits only, and few enough for int(): `\d` and str.isdigit() also accept "²" and "①".
+SIZE = re.compile(r"^([0-9]{1,9})x([0-9]{1,9})$")
+QUALITY = re.compile(r"^([0-9]{1,3})(!?)$")
 T = TypeVar("T")
 
 
@@ -66,7 +67,7 @@ def read_flag(op: str, name: str, value: str) -> bool:
 
 
 def read_int(op: str, name: str, value: str, low: int, high: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit() and len(value) <= 9) or not low <= int(value) <= high:
         raise BadRequest(f"{op}: {name} must be a whole number from {low} to {high}, got {value!r}")
     return int(value)
 

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from imgproxy.pipeline import exif, facecrop2, imageave, imageinfo, imagemogr2, imageview2
 from imgproxy.pipeline import facedetect
-from imgproxy.pipeline.state import Context, State
+from imgproxy.pipeline.state import Context, Estimate, State
 
 
 class Op(Protocol):
@@ -15,6 +15,10 @@ class Op(Protocol):
 
     def canonical(self) -> str:
         """The op as one normal spelling, so equal pipelines share cache entries and ETags."""
+
+    def estimate(self, before: Estimate) -> Estimate:
+        """What the op would make of `before`, and the pixels it would read and write, from sizes
+        alone: the work budget is checked on it before any pixel is touched."""
 
     def apply(self, state: State, ctx: Context) -> State:
         """Turn the previous op's output into this op's, raising ProxyError on failure."""

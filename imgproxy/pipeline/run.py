@@ -6,9 +6,11 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from imgproxy.errors import ProxyError
+from imgproxy.errors import BadRequest, ProxyError
+from imgproxy.imaging.decode import read_header
+from imgproxy.imaging.frames import ANIMATED
 from imgproxy.pipeline.parse import Pipeline
-from imgproxy.pipeline.state import Context, Document, Encoded, State
+from imgproxy.pipeline.state import Context, Document, Encoded, Estimate, State
 
 log = logging.getLogger("imgproxy.pipeline")
 
@@ -27,8 +29,10 @@ class Result:
 
 def run(pipeline: Pipeline, original: Encoded, ctx: Context) -> Result:
     """Apply the ops left to right; with ignore-error an op that fails passes its input on."""
+    check_work(pipeline, original, ctx)
     state: State = original
     for op in pipeline.ops:
+        ctx.deadline.check()
         try:
             state = op.apply(state, ctx)
         except ProxyError as exc:
@@ -36,6 +40,35 @@ def run(pipeline: Pipeline, original: Encoded, ctx: Context) -> Result:
                 raise
             log.debug("ignored error of %s: %s", op.canonical(), exc.message)
     return render(state, ctx)
+
+
+def check_work(pipeline: Pipeline, original: Encoded, ctx: Context) -> None:
+    """Refuse (400) a pipeline whose ops would read and write more pixels than the budget, known
+    from the original's header before any pixel is decoded.
+
+    The estimate stops at an op whose output is over the output limits: that op answers its own,
+    more precise error when it is reached.
+    """
+    settings = ctx.settings
+    try:
+        header = read_header(original.data, settings.max_source_pixels)
+    except ProxyError:
+        return  # the first op answers (or ignores) what is wrong with the original
+    estimate = Estimate(header.size, header.frames if header.format in ANIMATED else 1, 0)
+    for op in pipeline.ops:
+        after = op.estimate(estimate)
+        if after.size is not None and (
+            max(after.size) > settings.max_output_side or after.size[0] * after.size[1] * after.frames > settings.max_output_pixels
+        ):
+            break
+        estimate = after
+        if estimate.size is None:
+            break
+    if estimate.work > settings.max_pixel_work:
+        raise BadRequest(
+            f"pipeline would read and write about {estimate.work / 1e6:.0f} MP of pixels, "
+            f"over the limit of {settings.max_pixel_work / 1e6:g} MP"
+        )
 
 
 def render(state: State, ctx: Context) -> Result:

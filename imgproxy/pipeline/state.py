@@ -12,6 +12,7 @@ from typing import Any
 from PIL import Image
 
 from imgproxy.config import Settings
+from imgproxy.deadline import Deadline
 from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Size
 from imgproxy.faces.detect import Detection, DetectOptions, detection_scale
@@ -49,11 +50,13 @@ class Raster:
     def frame_count(self) -> int:
         return 1 if self.animation is None else len(self.animation.frames)
 
-    def map(self, change: Callable[[Image.Image], Image.Image]) -> Raster:
-        """This raster with `change` made to its image, or to every frame of its animation."""
+    def map(self, change: Callable[[Image.Image], Image.Image], deadline: Deadline) -> Raster:
+        """This raster with `change` made to its image, or to every frame of its animation, the
+        deadline checked before each frame."""
+        deadline.check()
         if self.animation is None:
             return replace(self, image=change(self.image))
-        animation = self.animation.map(change)
+        animation = self.animation.map(change, deadline.check)
         return replace(self, image=animation.frames[0], animation=animation)
 
     def encoded(self) -> Encoded:
@@ -71,11 +74,36 @@ class Document:
 State = Encoded | Raster | Document
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """What a pipeline will have made after an op, known from the source's header alone."""
+
+    size: Size | None  # the image the op answers; None for a JSON document
+    frames: int
+    work: int  # pixels read and written by the ops so far, every frame counted
+
+    def then(self, size: Size | None, reads: int, writes: int, passes: int = 1) -> Estimate:
+        """The estimate after an op that reads `reads` pixels a frame and writes `writes` pixels a
+        frame `passes` times (a blur or a rotation is a second pass over its output)."""
+        return Estimate(size, self.frames, self.work + self.frames * (reads + passes * writes))
+
+
+def area(size: Size) -> int:
+    return size[0] * size[1]
+
+
 @dataclass
 class Context:
+    """What the ops of one request share: the settings, the face cache, the request's deadline
+    (started when the request's work is submitted), and the debug headers facecrop2 writes."""
+
     settings: Settings
     faces: FaceFinder
     debug_headers: dict[str, str] = field(default_factory=dict)
+    deadline: Deadline = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deadline = Deadline(self.settings.process_timeout)
 
 
 def image_size(state: State, ctx: Context, op: str) -> Size:
@@ -132,7 +160,7 @@ def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> 
         if header.frames > 1 and header.format in ANIMATED:
             if header.frames > MAX_FRAMES:
                 raise BadRequest(f"{op}: the image has {header.frames} frames, over the limit of {MAX_FRAMES}")
-            animation = read_animation(state.data, ctx.settings.max_source_pixels)
+            animation = read_animation(state.data, ctx.settings.max_source_pixels, ctx.deadline.check)
             return Raster(animation.frames[0], format, ctx.settings.quality, animation=animation)
         image = resizable(decode(state.data, ctx.settings.max_source_pixels, min_scale).image)
         quality = (jpeg_quality(state.data) if format == "JPEG" else None) or ctx.settings.quality
