@@ -91,6 +91,8 @@ def serve(args: argparse.Namespace) -> None:
         log_config=logging_config(settings.log_level),
         access_log=False,
         timeout_graceful_shutdown=30,
+        http="imgproxy.http.protocol:GuardedProtocol",
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
 
 

@@ -13,6 +13,9 @@ class SingleFlight(Generic[T]):
     def __init__(self) -> None:
         self._running: dict[Hashable, asyncio.Task[T]] = {}
 
+    def running(self, key: Hashable) -> bool:
+        return key in self._running
+
     async def do(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
         task = self._running.get(key)
         if task is None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from imgproxy import memory
 from imgproxy.errors import Overloaded
 
 T = TypeVar("T")
@@ -23,11 +25,17 @@ class WorkerPool:
         self.threads = threads
         self.capacity = threads + queue_limit
         self.pending = 0  # jobs submitted and not finished; read and written on the event loop only
+        memory.limit_arenas()
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="imgproxy-cpu")
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
+    def admit(self) -> None:
+        """Refuse (429) a request that would need a thread while the queue is full, before it
+        costs anything: a body read, a download, a hash."""
         if self.pending >= self.capacity:
             raise Overloaded("too many requests queued; retry shortly")
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        self.admit()
         loop = asyncio.get_running_loop()
         self.pending += 1
         future = self._executor.submit(fn, *args)
@@ -37,6 +45,9 @@ class WorkerPool:
 
     def _finished(self) -> None:
         self.pending -= 1
+        if self.pending == 0:  # idle: hand the pages the last jobs freed back to the system
+            with contextlib.suppress(RuntimeError):  # the pool is shutting down
+                self._executor.submit(memory.trim)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -114,7 +114,8 @@ async def faceid_detect(request: Request) -> Response:
     service = request.app.state.service
     settings: Settings = service.settings
     try:
-        fields = await read_form(request, settings.max_request_bytes)
+        service.pool.admit()  # shed before the body is read (the keys are in it)
+        fields = await read_form(request, settings.max_request_bytes, settings.body_timeout)
         check_keys(FACEID, settings, fields)
         rotate = read_rotation(fields)
         if IMAGE not in fields:

@@ -55,7 +55,7 @@ MIN_FACE = 48
 ANALYZED_FACES = 5
 LANDMARK_VALUES = {"0": 0, "1": 1, "2": 2}
 CALCULATE_ALL_VALUES = {"0": False, "1": True}
-RECTANGLE = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
+RECTANGLE = re.compile(r"^\s*([0-9]{1,9})\s*,\s*([0-9]{1,9})\s*,\s*([0-9]{1,9})\s*,\s*([0-9]{1,9})\s*$")
 # The seed's attributes the face mesh can answer honestly. The others (gender, age, smiling,
 # eyestatus, emotion, ethnicity, beauty, mouthstatus, eyegaze, skinstatus) need models the core has
 # not got; eyestatus and mouthstatus mix eye and mouth state with glasses, masks and occlusion.
@@ -275,7 +275,8 @@ async def facepp_detect(request: Request) -> Response:
     settings: Settings = service.settings
     image: str | None = None
     try:
-        fields = await read_form(request, settings.max_request_bytes)
+        service.pool.admit()  # shed before the body is read (the keys are in it)
+        fields = await read_form(request, settings.max_request_bytes, settings.body_timeout)
         check_keys(FACEPP, settings, fields)
         query = read_query(fields)  # before the image: a typo should not cost a download
         image = chosen_source(fields)

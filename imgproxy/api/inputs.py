@@ -7,6 +7,7 @@ answers its status and a vendor dialect can map it to the vendor's error code.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -20,7 +21,7 @@ from starlette.types import Message
 
 from imgproxy.api.fetch import FetchPolicy, Resolver, fetch, resolve_host
 from imgproxy.capped import read_capped
-from imgproxy.errors import BadRequest, TooLarge, Unsupported
+from imgproxy.errors import BadRequest, RequestTimeout, TooLarge, Unsupported
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 JSON_TYPE = "application/json"
@@ -42,6 +43,10 @@ class FilePart:
 
 class BodyTooLarge(TooLarge):
     pass
+
+
+class BodyTimeout(RequestTimeout):
+    """The client sent its headers but not its whole body in time."""
 
 
 class MalformedBody(BadRequest):
@@ -72,25 +77,34 @@ class ImageTooLarge(TooLarge):
     pass
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused (413) as soon as it is known to be over `limit` bytes."""
-    return await read_capped(request.stream(), request.headers.get("content-length"), limit, "request body", BodyTooLarge)
+async def read_body(request: Request, limit: int, timeout: float | None) -> bytes:
+    """The whole body, refused (413) as soon as it is known to be over `limit` bytes, and (408) when
+    it has not all come within `timeout` seconds (None: no deadline, for a body already in memory).
+
+    The deadline frees what a client that withholds its last bytes would otherwise hold forever.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            return await read_capped(request.stream(), request.headers.get("content-length"), limit, "request body", BodyTooLarge)
+    except TimeoutError:
+        raise BodyTimeout(f"request body not received within {timeout:g} s") from None
 
 
-async def read_fields(request: Request, limit: int) -> Fields:
-    """The fields of a multipart, url-encoded or JSON (object) body of at most `limit` bytes.
+async def read_fields(request: Request, limit: int, timeout: float | None) -> Fields:
+    """The fields of a multipart, url-encoded or JSON (object) body of at most `limit` bytes, read
+    within `timeout` seconds (see `read_body`).
 
     An empty body has no fields, whatever its Content-Type. A field given twice is refused: which
     one counts would be a guess.
     """
-    body = await read_body(request, limit)
+    body = await read_body(request, limit, timeout)
     if not body:
         return {}
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type == JSON_TYPE:
         try:
             value = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and an integer over 4,300 digits
             raise MalformedBody(f"the body is not valid JSON: {exc}") from None
         except RecursionError:
             raise MalformedBody("the JSON body is nested too deeply") from None

@@ -25,8 +25,8 @@ from starlette.types import Receive, Scope, Send
 from imgproxy.api.access import Access, access, key_matches
 from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
-    FORM_TYPES, BadBase64, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, NotAFile, read_body,
-    read_fields,
+    FORM_TYPES, BadBase64, BodyTimeout, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, NotAFile,
+    read_body, read_fields,
 )  # fmt: skip
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
@@ -72,6 +72,7 @@ class InvalidImageSize(BadRequest):
 # so the decoder's plain Unsupported and TooLarge only catch what no subclass entry does.
 INPUT_FAILURES: dict[type[Exception], Failure] = {
     BodyTooLarge: Failure(413, REQUEST_TOO_LARGE),
+    BodyTimeout: Failure(400, "BAD_ARGUMENTS:request_body"),  # the family has no timeout code for a request
     # A duplicated field or a multipart body that does not parse (Starlette's HTTPException 400):
     # no one field is to blame.
     MalformedBody: Failure(400, "BAD_ARGUMENTS:request_body"),
@@ -180,13 +181,14 @@ class NotFound:
         await response(scope, receive, send)
 
 
-async def read_form(request: Request, limit: int) -> Fields:
-    """The fields of a multipart or url-encoded body; any other body has none (but is still capped)."""
+async def read_form(request: Request, limit: int, timeout: float) -> Fields:
+    """The fields of a multipart or url-encoded body; any other body has none (but is still capped
+    and timed)."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type not in FORM_TYPES:
-        await read_body(request, limit)
+        await read_body(request, limit, timeout)
         return {}
-    return await read_fields(request, limit)
+    return await read_fields(request, limit, timeout)
 
 
 def text_field(fields: Fields, name: str) -> str | None:

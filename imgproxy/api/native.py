@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,7 +34,8 @@ async def face_detect(request: Request) -> Response:
     service: Service = request.app.state.service
     settings = service.settings
     check_credentials(request.headers.get("authorization"), settings)
-    fields = await read_fields(request, settings.max_request_bytes)
+    service.pool.admit()  # shed before the body is read
+    fields = await read_fields(request, settings.max_request_bytes, settings.body_timeout)
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
         raise BadRequest(f"unknown field {unknown[0]!r}; the fields are {', '.join(FIELDS)}")
@@ -73,7 +73,7 @@ def check_credentials(authorization: str | None, settings: Settings) -> None:
     scheme, _, encoded = (authorization or "").partition(" ")
     try:
         key, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and a header that is not ASCII
         key, secret = "", ""
     if scheme.lower() != "basic" or not key_matches(settings.key_pairs, key, secret):
         raise CredentialsRequired("send an API key pair with HTTP Basic authentication (curl -u AK:SK)")
@@ -141,6 +141,7 @@ OPENAPI: dict[str, dict] = {
                 **{status: {"description": why, "content": _ERROR} for status, why in (
                     ("400", "No image, a bad option or field, or a refused image_url"),
                     ("401", "No valid key pair, or the API is closed"),
+                    ("408", "The body did not all arrive within the body timeout"),
                     ("413", "The body, the image or its pixels over the limits"),
                     ("415", "Not an image, or a body that is not multipart, form or JSON"),
                     ("429", "Too many requests queued"),

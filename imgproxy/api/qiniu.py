@@ -44,8 +44,8 @@ from starlette.types import Message
 
 from imgproxy.api.fetch import FetchPolicy, URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
-    JSON_TYPE, BadBase64, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, NotAFile, UnsupportedBody,
-    base64_bytes, read_body, read_fields, url_bytes,
+    JSON_TYPE, BadBase64, BodyTimeout, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, NotAFile,
+    UnsupportedBody, base64_bytes, read_body, read_fields, url_bytes,
 )  # fmt: skip
 from imgproxy.api.qiniu_landmarks import LANDMARK4, LANDMARK72, LANDMARK150, landmark_points
 from imgproxy.api.access import Access, access
@@ -110,6 +110,7 @@ ERRORS: tuple[tuple[type[BaseException], int], ...] = (
     (MalformedBody, NOT_JSON),
     (UnsupportedBody, NOT_JSON),
     (BodyTooLarge, IMAGE_TOO_LARGE),
+    (BodyTimeout, INVALID_PARAM),
     (EmptyImage, EMPTY_IMAGE),
     (BadBase64, IMAGE_FORMAT),
     (NotAFile, IMAGE_FORMAT),
@@ -199,7 +200,8 @@ async def face_detect(request: Request) -> Response:
 async def detect(request: Request, service: Service) -> dict[str, Any]:
     settings = service.settings
     signer = authorize(request.headers.get("authorization"), settings)
-    body = await read_body(request, settings.max_request_bytes)
+    service.pool.admit()  # shed before the body is read
+    body = await read_body(request, settings.max_request_bytes, settings.body_timeout)
     if signer is not None:
         verify_request(request, body, *signer, time.time())
     params = read_params(await json_fields(request, body, settings.max_request_bytes))
@@ -329,7 +331,7 @@ async def json_fields(request: Request, body: bytes, limit: int) -> Fields:
     async def replay() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return await read_fields(Request(request.scope, replay), limit)
+    return await read_fields(Request(request.scope, replay), limit, None)  # nothing left to wait for
 
 
 def read_params(fields: Fields) -> Params:

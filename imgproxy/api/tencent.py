@@ -35,8 +35,8 @@ from starlette.responses import JSONResponse, Response
 
 from imgproxy.api.fetch import FetchPolicy, URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
-    BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, MissingImage, NotAFile, UnsupportedBody,
-    file_bytes, read_fields, url_bytes,
+    BodyTimeout, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, MissingImage, NotAFile,
+    UnsupportedBody, file_bytes, read_fields, url_bytes,
 )  # fmt: skip
 from imgproxy.api.access import Access, access
 from imgproxy.api.vendor import Measured, face_digest, lookup, measure, vendor_pose
@@ -81,6 +81,7 @@ ERRORS: tuple[tuple[type[BaseException], int], ...] = (
     (UnsupportedBody, BAD_REQUEST),
     (HTTPException, BAD_REQUEST),  # Starlette's own refusal of a malformed multipart body
     (BodyTooLarge, BODY_TOO_LARGE),
+    (BodyTimeout, BAD_REQUEST),  # the body never came whole
     (URLRefused, URL_DOWNLOAD_FAILED),
     (URLUnreachable, URL_DOWNLOAD_FAILED),
     (URLTimeout, URL_DOWNLOAD_FAILED),
@@ -97,6 +98,9 @@ POSE_LIMIT = 30
 # The signed text's fields that must be there; b (bucket), u and f may be empty or missing.
 REQUIRED_SIGNATURE_FIELDS = ("a", "k", "e", "t", "r")
 MAX_RAND_DIGITS = 10
+# Unix seconds have 10 digits until 2286: a longer expiry or time is malformed (and int() of
+# 4,300 digits or more raises).
+MAX_TIME_DIGITS = 12
 SHA1_BYTES = 20
 
 
@@ -141,7 +145,8 @@ async def face_detect(request: Request) -> Response:
 async def detect(request: Request, service: Service) -> dict[str, Any]:
     settings = service.settings
     signature = authorize(request.headers.get("authorization"), settings, time.time())
-    fields = await read_fields(request, settings.max_request_bytes)
+    service.pool.admit()  # shed before the body is read
+    fields = await read_fields(request, settings.max_request_bytes, settings.body_timeout)
     params = read_params(fields)
     if signature is not None:
         check_target(signature, params.appid)
@@ -197,7 +202,7 @@ def parse_signature(text: str) -> Signature:
     if missing:
         raise TencentError(SIGNATURE_MALFORMED, f"the signed text lacks {', '.join(missing)}")
     numbers = (fields["e"], fields["t"], fields["r"])
-    if not all(n.isascii() and n.isdigit() for n in numbers) or len(fields["r"]) > MAX_RAND_DIGITS:
+    if not all(n.isascii() and n.isdigit() and len(n) <= MAX_TIME_DIGITS for n in numbers) or len(fields["r"]) > MAX_RAND_DIGITS:
         raise TencentError(SIGNATURE_MALFORMED, "e and t must be Unix seconds and r a decimal number of at most 10 digits")
     return Signature(fields["a"], fields["k"], int(fields["e"]), fields.get("f", ""), original.encode(), raw[:SHA1_BYTES])
 
