@@ -207,6 +207,7 @@ def nginx_origin(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) ->
                 root {root};
                 location = /html-as-jpeg.jpg {{ default_type image/jpeg; types {{ }} }}
                 location /slow/ {{ limit_rate 20k; alias {root}/; }}
+                location = /redirect.jpg {{ return 302 http://[::1]:{port}/grace_hopper.jpg; }}
             }}
         }}
     """)

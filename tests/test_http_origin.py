@@ -117,6 +117,26 @@ def test_slow_origin_is_504_and_the_proxy_keeps_serving(via_nginx: Proxy):
     assert via_nginx.get("/grace_hopper.jpg?facecrop2/90x90").status_code == 200
 
 
+def test_a_trickling_original_is_cut_off_at_the_origin_timeout(via_nginx: Proxy, nginx_origin: Nginx):
+    """Without a pipeline the original streams through; the whole-fetch deadline still holds."""
+    full = (nginx_origin.root / "large.jpg").stat().st_size
+    received = 0
+    with pytest.raises(httpx.RemoteProtocolError):
+        with httpx.stream("GET", via_nginx.url + "/slow/large.jpg", timeout=60) as response:
+            assert response.status_code == 200
+            for chunk in response.iter_raw():
+                received += len(chunk)
+    assert received < full
+    assert via_nginx.get("/grace_hopper.jpg?facecrop2/90x90").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["", "?facecrop2/100x100", "?imageInfo"])
+def test_a_redirect_from_the_origin_is_not_followed(via_nginx: Proxy, query: str):
+    # The redirect points at the proxy's own loopback, as one to a metadata service would.
+    message = error_of(via_nginx.get("/redirect.jpg" + query), 502)
+    assert message == "origin answered 302 (a redirect, which the proxy does not follow)"
+
+
 def test_original_over_the_size_limit_is_413(nginx_origin: Nginx, tmp_path: Path):
     small_limit = start_proxy(nginx_origin.url, tmp_path, max_source_bytes="50000")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -40,7 +40,9 @@ class HTTPOrigin:
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.origin_timeout, connect=settings.origin_connect_timeout),
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-            follow_redirects=True,
+            # A redirect could point anywhere, the proxy's own network included (SSRF): an origin is
+            # a bucket endpoint that answers for its own objects.
+            follow_redirects=False,
             headers={"User-Agent": f"imgproxy/{__version__}"},
         )
         # key -> (identity, when the origin last confirmed it): lets cache hits skip the origin
@@ -82,6 +84,7 @@ class HTTPOrigin:
     async def passthrough(self, key: str, request: Request) -> Response:
         headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
         outgoing = self.client.build_request(request.method, self.url_of(key), headers=headers)
+        deadline = asyncio.get_running_loop().time() + self.deadline
         response = await self._call(self.client.send(outgoing, stream=True))
         try:
             check_status(response)
@@ -90,7 +93,7 @@ class HTTPOrigin:
             raise
         forwarded = {name: response.headers[name] for name in FORWARDED_RESPONSE_HEADERS if name in response.headers}
         return StreamingResponse(
-            response.aiter_raw(), status_code=response.status_code, headers=forwarded,
+            within(response.aiter_raw(), deadline), status_code=response.status_code, headers=forwarded,
             background=BackgroundTask(response.aclose),
         )
 
@@ -114,11 +117,22 @@ class HTTPOrigin:
             raise BadGateway(f"origin unreachable: {type(exc).__name__}") from None
 
 
+async def within(chunks: AsyncIterator[bytes], deadline: float) -> AsyncIterator[bytes]:
+    """`chunks` until the loop time `deadline`: a trickling origin is cut off after the whole-fetch
+    timeout. The answer has started by then, so the client sees the connection close early."""
+    async with asyncio.timeout_at(deadline):
+        async for chunk in chunks:
+            yield chunk
+
+
 def check_status(response: httpx.Response) -> None:
-    if response.status_code in (404, 410):
+    status = response.status_code
+    if status in (404, 410):
         raise NotFound()
-    if response.status_code >= 400:
-        raise BadGateway(f"origin answered {response.status_code}")
+    if status >= 400:
+        raise BadGateway(f"origin answered {status}")
+    if 300 <= status < 400 and status != 304:  # 304: the answer to a conditional request
+        raise BadGateway(f"origin answered {status} (a redirect, which the proxy does not follow)")
 
 
 def info_from_headers(headers: httpx.Headers) -> ObjectInfo:
