@@ -1,0 +1,170 @@
+"""Hostile input against a live server: decompression bombs, formats that start programs, broken
+metadata, absurd numbers. Each gets a clear 4xx JSON answer, and the server keeps serving, within
+its memory, with no program started."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.requests import Request
+
+from conftest import Proxy, error_of, start_proxy, stop
+from images import endless_eps, gif_outgrowing_screen, ico_around_png, jpeg_with_broken_metadata, scan_bomb_jpeg
+from imgproxy.api.native import check_credentials
+from imgproxy.config import Settings
+from imgproxy.deadline import Deadline
+from imgproxy.errors import ProcessingTimeout, Unauthorized
+from imgproxy.faces.finder import FaceFinder
+from imgproxy.http.errors import internal_error
+from imgproxy.http.tokens import check_download_token
+from imgproxy.pipeline.parse import parse_pipeline
+from imgproxy.pipeline.run import run
+from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.samples import grace_hopper
+
+BOMBS = {
+    # name: (bytes, status, what the message says)
+    "scans.jpg": (scan_bomb_jpeg(), 413, "progressive JPEG of 15001 scans, over the limit of 100"),
+    "frames.gif": (gif_outgrowing_screen(), 413, "image is 16000x16000 (256.0 MP), over the limit of 50 MP"),
+    "icon.ico": (ico_around_png(), 415, "a format this proxy cannot read"),
+    "loop.eps": (endless_eps(), 415, "a format this proxy cannot read"),
+}
+OPS = ("imageView2/2/w/100", "facecrop2/50x50", "imageInfo", "facedetect")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Iterator[Proxy]:
+    """A proxy of its own, with one worker, over the bombs and a photo with broken metadata."""
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, (data, _, _) in BOMBS.items():
+        (folder / name).write_bytes(data)
+    for photo in ("grace_hopper.jpg", "large.jpg"):
+        (folder / photo).write_bytes((samples_dir / photo).read_bytes())
+    (folder / "broken-metadata.jpg").write_bytes(jpeg_with_broken_metadata(grace_hopper()))
+    (folder / "loop").symlink_to(folder / "loop")
+    running = start_proxy(str(folder), tmp_path_factory.mktemp("logs"), api_open="1", threads="2")
+    yield running
+    stop(running.process)
+
+
+def peak_bytes(pid: int) -> int:
+    """The most memory the process has held at once since it started (its high-water mark)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def children(pid: int) -> list[str]:
+    found = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True, text=True)
+    return found.stdout.split("\n")[:-1]
+
+
+def test_bombs_in_flight_leave_the_server_serving_within_its_memory(hostile: Proxy):
+    """First in the module, so the server's peak memory so far is its start-up's."""
+    before = peak_bytes(hostile.process.pid)
+    paths = [f"/{name}?imageView2/2/w/100" for name in BOMBS for _ in range(2)]
+    with ThreadPoolExecutor(len(paths) + 1) as pool:
+        bombs = [pool.submit(hostile.get, path) for path in paths]
+        normal = pool.submit(hostile.get, "/grace_hopper.jpg?facecrop2/100x100")
+        assert normal.result().status_code == 200
+        assert all(400 <= bomb.result().status_code < 500 for bomb in bombs)
+    # Decoded, the GIF and the icon take 250 MB each, however briefly.
+    assert peak_bytes(hostile.process.pid) - before < 100 * 2**20
+    assert children(hostile.process.pid) == []
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_a_bomb_is_refused_before_decoding(hostile: Proxy, name: str, op: str):
+    data, status, message = BOMBS[name]
+    assert message in error_of(hostile.get(f"/{name}?{op}"), status)
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_a_bomb_uploaded_to_the_detect_api_is_refused(hostile: Proxy, name: str):
+    data, status, message = BOMBS[name]
+    response = httpx.post(hostile.url + "/v1/face/detect", files={"image": (name, data)}, timeout=60)
+    assert message in error_of(response, status)
+
+
+def test_broken_icc_and_exif_blocks_do_not_break_the_ops(hostile: Proxy):
+    for op in ("imageMogr2/strip", "imageMogr2/thumbnail/100x/strip", "imageView2/2/w/100", "imageInfo", "facecrop2/100x100"):
+        assert hostile.get(f"/broken-metadata.jpg?{op}").status_code == 200, op
+    assert hostile.get("/broken-metadata.jpg?exif").status_code in (200, 422)
+
+
+@pytest.mark.parametrize("path", ["/loop", "/loop?imageInfo", "/" + "n" * 300 + ".jpg", "/" + "n" * 300 + ".jpg?imageInfo"])
+def test_symlink_loops_and_overlong_names_are_404(hostile: Proxy, path: str):
+    assert error_of(hostile.get(path), 404) == "Document not found"
+
+
+@pytest.mark.parametrize("query,message", [
+    ("facedetect/max/%C2%B2", "max must be a whole number from 1 to 1000, got '²'"),
+    ("imageView2/2/w/%E2%91%A0", "w must be a whole number from 1 to 9999, got '①'"),
+    ("facecrop2/%D9%A3x%D9%A3", "size must be <W>x<H>"),
+    ("facecrop2/" + "9" * 5000 + "x1", "size must be <W>x<H>"),
+    ("imageMogr2/rotate/" + "9" * 5000, "rotate must be a whole number from 1 to 360"),
+])
+def test_numbers_int_cannot_read_are_400(hostile: Proxy, query: str, message: str):
+    assert message in error_of(hostile.get(f"/grace_hopper.jpg?{query}"), 400)
+
+
+def test_a_json_body_with_a_huge_integer_is_400(hostile: Proxy):
+    body = b'{"image_url": "http://example.com/a.jpg", "max": ' + b"9" * 5000 + b"}"
+    response = httpx.post(hostile.url + "/v1/face/detect", content=body, headers={"Content-Type": "application/json"}, timeout=60)
+    assert "not valid JSON" in error_of(response, 400)
+
+
+def test_a_pipeline_over_the_work_budget_is_refused_at_once(hostile: Proxy):
+    """30 blurs or 30 small turns of a 12 MP photo: half a minute of work once, refused from the header."""
+    for step in ("imageMogr2/blur/3x2", "imageMogr2/rotate/1"):
+        pipeline = "|".join([step] * 30)
+        assert "over the limit of 250 MP" in error_of(hostile.get(f"/large.jpg?{pipeline}"), 400)
+    assert hostile.get("/large.jpg?imageMogr2/blur/3x2|imageMogr2/thumbnail/200x").status_code == 200
+
+
+def test_a_deadline_stops_the_work_between_frames_and_steps():
+    ticks = iter(range(1000))
+
+    def clock() -> float:  # one second passes every time the deadline is checked
+        return float(next(ticks))
+
+    out = io.BytesIO()
+    frames = [grace_hopper().resize((40, 48)).rotate(angle) for angle in (0, 10, 20, 30)]
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0)
+    ctx = Context(Settings(), FaceFinder(0))
+    ctx.deadline = Deadline(2.5, clock)
+    with pytest.raises(ProcessingTimeout) as error:
+        run(parse_pipeline("imageMogr2/rotate/90|imageMogr2/blur/3x2", 30), Encoded(out.getvalue(), "image/gif"), ctx)
+    assert error.value.status == 503 and "longer than the limit of 2.5 s" in error.value.message
+
+
+def test_a_deadline_with_an_overlong_number_is_malformed_not_a_crash():
+    with pytest.raises(Unauthorized, match="malformed deadline"):
+        check_download_token("http://cdn.example.com/a.jpg", "e=" + "9" * 5000 + "&token=ak:sig", {"ak": "sk"}, 0)
+
+
+def test_a_non_ascii_authorization_header_is_refused_not_a_crash():
+    with pytest.raises(Unauthorized):
+        check_credentials("Basic \xe9\xe9\xe9", Settings(api_keys="ak:sk"))
+
+
+def test_an_internal_error_closes_the_connection_it_breaks():
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+    response = asyncio.run(internal_error(request, RuntimeError("bug")))
+    assert response.status_code == 500 and response.headers["connection"] == "close"
+
+
+def test_gs_would_be_there_to_start():
+    """The EPS test means something only where Ghostscript is installed (CI installs it)."""
+    if os.environ.get("CI"):
+        assert subprocess.run(["which", "gs"], capture_output=True).returncode == 0
