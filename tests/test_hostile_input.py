@@ -5,6 +5,7 @@ its memory, with no program started."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 import subprocess
@@ -18,6 +19,7 @@ from starlette.requests import Request
 
 from conftest import Proxy, error_of, start_proxy, stop
 from images import endless_eps, gif_outgrowing_screen, ico_around_png, jpeg_with_broken_metadata, scan_bomb_jpeg
+from imgproxy.api import qiniu, tencent
 from imgproxy.api.native import check_credentials
 from imgproxy.config import Settings
 from imgproxy.deadline import Deadline
@@ -122,6 +124,20 @@ def test_a_json_body_with_a_huge_integer_is_400(hostile: Proxy):
     body = b'{"image_url": "http://example.com/a.jpg", "max": ' + b"9" * 5000 + b"}"
     response = httpx.post(hostile.url + "/v1/face/detect", content=body, headers={"Content-Type": "application/json"}, timeout=60)
     assert "not valid JSON" in error_of(response, 400)
+
+
+@pytest.mark.parametrize("path", [qiniu.PATH, tencent.PATH])
+def test_a_vendor_json_body_with_a_huge_integer_is_the_vendors_error_not_a_crash(hostile: Proxy, path: str):
+    body = b'{"image": "aGVsbG8=", "appid": "1", "mode": ' + b"9" * 5000 + b"}"
+    response = httpx.post(hostile.url + path, content=body, headers={"Content-Type": "application/json"}, timeout=60)
+    assert response.status_code < 500, response.text
+
+
+def test_a_tencent_signature_with_an_overlong_expiry_is_malformed_not_a_crash():
+    signed = b"a=1&b=&k=ak&e=" + b"9" * 5000 + b"&t=1&r=1&f="
+    with pytest.raises(tencent.TencentError) as error:
+        tencent.parse_signature(base64.b64encode(b"\0" * 20 + signed).decode())
+    assert error.value.code == tencent.SIGNATURE_MALFORMED
 
 
 def test_a_pipeline_over_the_work_budget_is_refused_at_once(hostile: Proxy):
