@@ -1,4 +1,12 @@
-"""The errors a request can end in, each with the HTTP status it answers."""
+"""The errors a request can end in, each with the HTTP status it answers.
+
+Every error a request can end in is a `ProxyError`: its message is safe to show the client, and
+the download path answers it as `{"error": message}` with its status. The detect APIs answer the
+same errors in their vendors' shapes: each dialect has a table from these classes to its own codes
+(`api.vendor.code_of` reads it), and a `VendorError` for what it spells itself. Subclasses that
+name a more precise cause (`api.inputs.BodyTooLarge` is a `TooLarge`) live beside the code that
+raises them, so a dialect can give them codes of their own.
+"""
 
 from typing import ClassVar
 
@@ -32,7 +40,7 @@ class NotFound(ProxyError):
 class RequestTimeout(ProxyError):
     status = 408
     # The rest of the request may still come, so the connection cannot carry another one (RFC 9110 15.5.9).
-    headers = {"Connection": "close"}
+    headers: ClassVar[dict[str, str]] = {"Connection": "close"}
 
 
 class TooLarge(ProxyError):
@@ -49,7 +57,7 @@ class Unprocessable(ProxyError):
 
 class Overloaded(ProxyError):
     status = 429
-    headers = {"Retry-After": "1"}
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "1"}
 
 
 class BadGateway(ProxyError):
@@ -58,6 +66,13 @@ class BadGateway(ProxyError):
 
 class GatewayTimeout(ProxyError):
     status = 504
+
+
+class VendorError(ProxyError):
+    """A failure already spelled in one vendor dialect's codes (`api.megvii.MegviiError`,
+    `api.tencent.TencentError`, `api.qiniu.QiniuError`): that dialect answers it in its own shape."""
+
+    status = 400
 
 
 class ProcessingTimeout(Overloaded):

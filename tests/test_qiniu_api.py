@@ -10,7 +10,7 @@ import io
 import json
 import math
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,19 +18,19 @@ import pytest
 import qiniu
 import requests
 import schemathesis
-from qiniu.auth import QiniuMacRequestsAuth
 from conftest import Proxy, answer_when_work_fails, start_proxy, stop
 from images import png_bomb
 from PIL import Image
+from qiniu.auth import QiniuMacRequestsAuth
 from starlette.datastructures import Headers
 
 from imgproxy import samples
-from imgproxy.api import qiniu as dialect
+from imgproxy.api import qiniu as dialect, qiniu_schema
 from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import BadBase64, BodyTooLarge, EmptyImage, ImageTooLarge, MalformedBody, UnsupportedBody
 from imgproxy.api.qiniu import QiniuError, canonical_header, fresh, ordered, read_params, signing_data
 from imgproxy.api.qiniu_landmarks import LANDMARK4, LANDMARK72, LANDMARK150
-from imgproxy.api.vendor import Pose, lookup, vendor_pose
+from imgproxy.api.vendor import Pose, code_of, vendor_pose
 from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import Face
@@ -39,14 +39,18 @@ from imgproxy.faces.mesh import FACE_OVAL, LEFT_EYE, LEFT_IRIS, MESH_POINTS, MOU
 AK, SK = "qiniu-ak", "qiniu-sk"
 MESH_SIZE = MESH_POINTS + len(LEFT_IRIS) + len(RIGHT_IRIS)
 # Every answer of these tests is checked against the dialect's OpenAPI: documented status, exact schema.
-OPERATION = schemathesis.openapi.from_dict({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": dialect.OPENAPI})[dialect.PATH]["POST"]
+OPERATION = schemathesis.openapi.from_dict(
+    {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": qiniu_schema.OPENAPI}
+)[dialect.PATH]["POST"]
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def post(proxy: Proxy, body: object, auth: requests.auth.AuthBase | None = None, path: str = "/v2/facedetect", **kwargs) -> requests.Response:
+def post(
+    proxy: Proxy, body: object, auth: requests.auth.AuthBase | None = None, path: str = "/v2/facedetect", **kwargs
+) -> requests.Response:
     return requests.post(proxy.url + path, json=body, auth=auth, timeout=60, **kwargs)
 
 
@@ -149,7 +153,7 @@ def test_face_fields(keyed: Proxy, hopper: bytes):
     left_eye, right_eye, nose, mouth = face["landmark"]
     assert left_eye["x"] < nose["x"] < right_eye["x"]  # landmark's left eye is the one on the image's left
     assert max(left_eye["y"], right_eye["y"]) < nose["y"] < mouth["y"]
-    named = {name: point for (name, _), point in zip(LANDMARK150, face["landmark150"])}
+    named = {name: point for (name, _), point in zip(LANDMARK150, face["landmark150"], strict=True)}
     assert named["eye_right_eyeball_center"]["x"] < named["eye_left_eyeball_center"]["x"]  # the subject's right
     assert named["chin_2"]["y"] > named["nose_tip"]["y"] > named["eyebrow_right_upper_3"]["y"]
     assert set(face["quality"]) == {"blur", "illumination", "completeness"}  # no occlusion: not measured
@@ -168,7 +172,12 @@ def test_max_face_num_and_face_sort_type(opened: Proxy, group: bytes):
     areas = [f["location"]["width"] * f["location"]["height"] for f in by_area]
     assert areas == sorted(areas, reverse=True)
     by_centre = faces(max_face_num="3", face_sort_type=1)  # Baidu's SDKs send numbers as strings
-    distances = [math.hypot(f["location"]["left"] + f["location"]["width"] / 2 - 750, f["location"]["top"] + f["location"]["height"] / 2 - 450) for f in by_centre]
+    distances = [
+        math.hypot(
+            f["location"]["left"] + f["location"]["width"] / 2 - 750, f["location"]["top"] + f["location"]["height"] / 2 - 450
+        )
+        for f in by_centre
+    ]
     assert distances == sorted(distances) and by_centre[0] == by_area[1]
     assert faces(max_face_num=2, face_sort_type=1) == by_centre[:2]
 
@@ -232,7 +241,7 @@ def test_angles_follow_baidu_signs(opened: Proxy, hopper: bytes):
         ({"image": "0" * 32, "image_type": "FACE_TOKEN", "display_corp_image": 1}, dialect.INVALID_PARAM),
         (["image"], dialect.NOT_JSON),
     ],
-)  # fmt: skip
+)
 def test_errors_answer_baidu_codes(opened: Proxy, body: object, code: int):
     result(post(opened, body), code)
 
@@ -268,7 +277,7 @@ class StaleDate(requests.auth.AuthBase):
     """A correct signature over an X-Qiniu-Date an hour old."""
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["X-Qiniu-Date"] = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")
+        request.headers["X-Qiniu-Date"] = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")
         return QiniuMacRequestsAuth(qiniu.QiniuMacAuth(AK, SK, disable_qiniu_timestamp_signature=True))(request)
 
 
@@ -329,7 +338,12 @@ def test_an_internal_error_is_500_with_code_1(monkeypatch: pytest.MonkeyPatch):
     "url, content_type, body, extra",
     [
         ("http://127.0.0.1:8080/v2/facedetect", "application/json", b'{"image": "QUJD"}', {"X-Qiniu-Date": "20240101T000000Z"}),
-        ("http://face-detect.qiniuapi.com/v2/facedetect?a=1&b=%20", "application/json", b"{}", {"X-Qiniu-Zz": "1", "X-Qiniu-Aa": "2"}),
+        (
+            "http://face-detect.qiniuapi.com/v2/facedetect?a=1&b=%20",
+            "application/json",
+            b"{}",
+            {"X-Qiniu-Zz": "1", "X-Qiniu-Aa": "2"},
+        ),
         ("http://face-detect.qiniuapi.com/v2/facedetect", "application/octet-stream", b"\xff\xd8raw", {}),
         ("http://face-detect.qiniuapi.com/v2/facedetect", None, b"", {}),
     ],
@@ -352,7 +366,7 @@ def test_header_names_are_canonical():
 
 
 def test_the_date_must_be_within_fifteen_minutes():
-    now = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc).timestamp()
+    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC).timestamp()
     assert fresh("20240501T121400Z", now) and fresh("20240501T114600Z", now)
     assert not fresh("20240501T121600Z", now) and not fresh("2024-05-01", now)
 
@@ -360,7 +374,9 @@ def test_the_date_must_be_within_fifteen_minutes():
 def test_params_defaults_and_caps():
     params = read_params({"image": "QUJD", "image_type": "BASE64"})
     assert (params.fields, params.max_faces, params.by_centre, params.crops) == (frozenset(), 1, False, False)
-    capped = read_params({"image": "QUJD", "image_type": "URL", "max_face_num": 120, "display_corp_image": "1", "face_type": "CERT"})
+    capped = read_params(
+        {"image": "QUJD", "image_type": "URL", "max_face_num": 120, "display_corp_image": "1", "face_type": "CERT"}
+    )
     assert (capped.max_faces, capped.crops) == (5, True)
     with pytest.raises(QiniuError) as error:
         read_params({"image": "QUJD", "image_type": "BASE64", "face_field": "gender,mask"})
@@ -374,11 +390,22 @@ def test_ordering_by_centre():
 
 
 def analysis(**values: object) -> FaceAnalysis:
-    fields = dict(
-        landmarks=tuple((float(i), float(i)) for i in range(MESH_SIZE)), yaw=0.0, pitch=0.0, roll=0.0,
-        right_eye_ratio=0.3, left_eye_ratio=0.3, mouth_ratio=0.0, right_eye_open=True, left_eye_open=True,
-        mouth_open=False, laplacian_variance=100.0, blur=0.2, illumination=120.0, completeness=1.0,
-    )  # fmt: skip
+    fields = {
+        "landmarks": tuple((float(i), float(i)) for i in range(MESH_SIZE)),
+        "yaw": 0.0,
+        "pitch": 0.0,
+        "roll": 0.0,
+        "right_eye_ratio": 0.3,
+        "left_eye_ratio": 0.3,
+        "mouth_ratio": 0.0,
+        "right_eye_open": True,
+        "left_eye_open": True,
+        "mouth_open": False,
+        "laplacian_variance": 100.0,
+        "blur": 0.2,
+        "illumination": 120.0,
+        "completeness": 1.0,
+    }
     return FaceAnalysis(**{**fields, **values})
 
 
@@ -419,14 +446,25 @@ def test_landmark_tables_use_mesh_points():
 @pytest.mark.parametrize(
     "error, code",
     [
-        (MalformedBody("x"), 222200), (UnsupportedBody("x"), 222200), (BodyTooLarge("x"), 222304),
-        (EmptyImage("x"), 216200), (BadBase64("x"), 222013), (URLRefused("x"), 222204), (URLUnreachable("x"), 222204),
-        (URLTimeout("x"), 222204), (URLTooLarge("x"), 222204), (ImageTooLarge("x"), 222304), (TooLarge("x"), 222304),
-        (Unsupported("x"), 222203), (Overloaded("x"), 18), (BadRequest("x"), 216100), (KeyError("x"), None),
+        (MalformedBody("x"), 222200),
+        (UnsupportedBody("x"), 222200),
+        (BodyTooLarge("x"), 222304),
+        (EmptyImage("x"), 216200),
+        (BadBase64("x"), 222013),
+        (URLRefused("x"), 222204),
+        (URLUnreachable("x"), 222204),
+        (URLTimeout("x"), 222204),
+        (URLTooLarge("x"), 222204),
+        (ImageTooLarge("x"), 222304),
+        (TooLarge("x"), 222304),
+        (Unsupported("x"), 222203),
+        (Overloaded("x"), 18),
+        (BadRequest("x"), 216100),
+        (KeyError("x"), None),
     ],
-)  # fmt: skip
+)
 def test_the_error_table(error: Exception, code: int | None):
-    assert lookup(dialect.ERRORS, error) == code
+    assert code_of(dialect.ERRORS, error) == code
 
 
 def test_answers_are_json_with_baidu_keys(opened: Proxy):

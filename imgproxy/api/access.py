@@ -1,25 +1,28 @@
-"""Who may call the detect APIs: the rule every dialect applies, each in its own error style."""
+"""Who may call the detect APIs: the one rule every dialect applies, each refusing in its own codes."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
-from enum import Enum
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from imgproxy.config import Settings
 
+T = TypeVar("T")
+# What a dialect makes of the configured key pairs (access key -> secret key): the request's
+# credentials checked against them, or the dialect's own error.
+Verify = Callable[[Mapping[str, str]], T]
 
-class Access(Enum):
-    VERIFY = "verify"  # keys are configured: every request must be signed with one
-    OPEN = "open"  # no keys, and the operator opened the APIs: no check
-    CLOSED = "closed"  # no keys and not opened: every request is refused
 
-
-def access(settings: Settings) -> Access:
-    """The rule shared by the detect APIs; configured keys win over IMGPROXY_API_OPEN."""
+def authorize(settings: Settings, verify: Verify[T], closed: Callable[[], Exception]) -> T | None:
+    """The access rule of every detect API. Configured keys win over IMGPROXY_API_OPEN: every
+    request must carry one of the pairs, which `verify` checks. Without keys the APIs are open
+    (None) only when IMGPROXY_API_OPEN says so, and refused with the error `closed` makes otherwise."""
     if settings.key_pairs:
-        return Access.VERIFY
-    return Access.OPEN if settings.api_open else Access.CLOSED
+        return verify(settings.key_pairs)
+    if settings.api_open:
+        return None
+    raise closed()
 
 
 def key_matches(pairs: Mapping[str, str], key: str, secret: str) -> bool:

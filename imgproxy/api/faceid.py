@@ -19,14 +19,25 @@ from starlette.responses import Response
 
 from imgproxy.api.inputs import file_bytes
 from imgproxy.api.megvii import (
-    REQUEST_TOO_LARGE, Call, Dialect, Failure, ImageRules, MegviiError, Scan, answer, bad_argument, check_keys,
-    error_responses, face_quality, failed, read_form, scan, text_field, token_digest,
-)  # fmt: skip
+    REQUEST_TOO_LARGE,
+    Call,
+    Dialect,
+    Failure,
+    MegviiError,
+    answer,
+    bad_argument,
+    check_keys,
+    face_quality,
+    failed,
+    read_form,
+    text_field,
+    token_digest,
+)
+from imgproxy.api.vendor import DetectRequest, ImageRules, Measurement, measure
 from imgproxy.config import Settings
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.faces.mesh import FaceAnalysis
-from imgproxy.http.observe import OP_KEY
 from imgproxy.pipeline.state import Context, find_faces
 
 FACEID = Dialect(
@@ -86,11 +97,11 @@ def face_token(digest: str, box: Box) -> str:
     return base64.urlsafe_b64encode(token_digest(digest, "faceid", box.rounded())).decode()
 
 
-def faces_json(found: Scan, rotate: bool) -> list[dict[str, Any]]:
+def faces_json(found: Measurement, rotate: bool) -> list[dict[str, Any]]:
     width, height = found.size
     faces = []
-    for face, analysis in zip(found.detection.faces, found.analyses):
-        box = face.box
+    for measured in found.faces:
+        box, analysis = measured.face.box, measured.analysis
         entry: dict[str, Any] = {
             "quality": round(quality(analysis), 3),
             "quality_threshold": QUALITY_THRESHOLD,
@@ -103,13 +114,12 @@ def faces_json(found: Scan, rotate: bool) -> list[dict[str, Any]]:
             "token": face_token(found.digest, box),
         }
         if rotate:
-            entry["orientation"] = orientation(found.detection.orientation)
+            entry["orientation"] = orientation(found.orientation)
         faces.append(entry)
     return faces
 
 
 async def faceid_detect(request: Request) -> Response:
-    request.scope[OP_KEY] = FACEID.op
     call = Call.start()
     service = request.app.state.service
     settings: Settings = service.settings
@@ -123,85 +133,7 @@ async def faceid_detect(request: Request) -> Response:
         data = file_bytes(fields[IMAGE], IMAGE, settings.max_source_bytes)
         # Every face gets the mesh: each one's quality is asked for.
         find = partial(find_faces, options=DetectOptions(rotate=rotate), op=FACEID.op)
-        found = await service.pool.run(scan, data, Context(settings, service.faces), RULES, find, None)
+        found = await service.pool.run(measure, data, Context(settings, service.faces), DetectRequest(rules=RULES, find=find))
         return answer(FACEID, call, {"faces": faces_json(found, rotate)})
-    except Exception as exc:  # noqa: BLE001 - every failure answers the vendor's error JSON, a bug INTERNAL_ERROR
+    except Exception as exc:
         return failed(FACEID, call, exc, IMAGE)
-
-
-# OpenAPI 3.0 path item of the endpoint, assembled into /openapi.json with the other APIs.
-_FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
-OPENAPI: dict[str, dict[str, Any]] = {
-    FACEID.path: {
-        "post": {
-            "summary": "FaceID Detect API v1",
-            "description": "Faces, largest first, as fractions of the image, each with a quality score.",
-            "operationId": "faceidDetect",
-            "tags": ["FaceID"],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["api_key", "api_secret", "image"],
-                            "properties": {
-                                "api_key": {"type": "string", "minLength": 1, "description": "Access key (IMGPROXY_API_KEYS AK)."},
-                                "api_secret": {"type": "string", "minLength": 1, "description": "Secret key of api_key."},
-                                "image": {"type": "string", "format": "binary", "description": "The photo."},
-                                "multi_oriented_detection": {
-                                    "type": "string", "enum": ["0", "1"], "default": "0",
-                                    "description": "1: also look for faces turned by 90, 180 and 270 degrees.",
-                                },
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "200": {
-                    "description": "The faces found.",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["request_id", "time_used", "faces"],
-                                "properties": {
-                                    "request_id": {"type": "string"},
-                                    "time_used": {"type": "number"},
-                                    "faces": {
-                                        "type": "array",
-                                        "items": {
-                                            "type": "object",
-                                            "required": ["quality", "quality_threshold", "rect", "token"],
-                                            "properties": {
-                                                "quality": {"type": "number", "minimum": 0, "maximum": 100},
-                                                "quality_threshold": {"type": "number"},
-                                                "rect": {
-                                                    "type": "object",
-                                                    "required": ["left", "top", "width", "height"],
-                                                    "properties": {k: _FRACTION for k in ("left", "top", "width", "height")},
-                                                },
-                                                "token": {"type": "string"},
-                                                "orientation": {
-                                                    "type": "integer", "enum": [0, 90, 180, 270],
-                                                    "description": "Only with multi_oriented_detection=1.",
-                                                },
-                                            },
-                                        },
-                                    },
-                                },
-                            }
-                        }
-                    },
-                },
-                **error_responses(FACEID, {
-                    400: "MISSING_ARGUMENTS, BAD_ARGUMENTS, IMAGE_ERROR_UNSUPPORTED_FORMAT or INVALID_IMAGE_SIZE.",
-                    403: "AUTHORIZATION_ERROR (keys do not match, or the API has no keys and is not open), or "
-                    "CONCURRENCY_LIMIT_EXCEEDED (the proxy is shedding load; retry after Retry-After seconds).",
-                    500: "INTERNAL_ERROR.",
-                }),
-            },
-        }
-    }
-}  # fmt: skip

@@ -140,7 +140,8 @@ async def _follow(client: httpx.AsyncClient, url: httpx.URL, policy: FetchPolicy
             raise URLRefused(f"image_url: host {url.host} cannot be resolved") from None
         address = allowed_address(url.host, addresses, policy.allowlist)
         request = client.build_request(
-            "GET", url.copy_with(host=str(address)),
+            "GET",
+            url.copy_with(host=str(address)),
             headers={"Host": url.netloc.decode("ascii")},
             extensions={"sni_hostname": url.host},
         )
@@ -151,7 +152,9 @@ async def _follow(client: httpx.AsyncClient, url: httpx.URL, policy: FetchPolicy
                 continue
             if not response.is_success:
                 raise URLUnreachable(f"image_url answered {response.status_code}")
-            return await read_capped(response.aiter_bytes(), response.headers.get("content-length"), policy.max_bytes, "image_url", URLTooLarge)
+            return await read_capped(
+                response.aiter_bytes(), response.headers.get("content-length"), policy.max_bytes, "image_url", URLTooLarge
+            )
         finally:
             await response.aclose()
     raise URLUnreachable(f"image_url redirected more than {MAX_REDIRECTS} times")

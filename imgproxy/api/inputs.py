@@ -113,7 +113,10 @@ async def read_fields(request: Request, limit: int, timeout: float | None) -> Fi
         return value
     if media_type in FORM_TYPES:
         return await form_fields(request, body, limit)
-    raise UnsupportedBody(f"Content-Type must be multipart/form-data, application/x-www-form-urlencoded or {JSON_TYPE}, got {media_type or 'none'!r}")
+    raise UnsupportedBody(
+        "Content-Type must be multipart/form-data, application/x-www-form-urlencoded or "
+        f"{JSON_TYPE}, got {media_type or 'none'!r}"
+    )
 
 
 async def form_fields(request: Request, body: bytes, limit: int) -> Fields:
@@ -127,9 +130,9 @@ async def form_fields(request: Request, body: bytes, limit: int) -> Fields:
         for name, value in form.multi_items():
             if name in fields:
                 raise MalformedBody(f"field {name!r} is given twice")
-            if isinstance(value, UploadFile):
-                value = FilePart(value.filename, value.content_type, await value.read())
-            fields[name] = value
+            fields[name] = (
+                FilePart(value.filename, value.content_type, await value.read()) if isinstance(value, UploadFile) else value
+            )
     finally:
         await form.close()  # large parts spool to temporary files
     return fields

@@ -2,8 +2,8 @@
 
 Both read form fields with `api_key` and `api_secret`, answer JSON carrying `request_id` and
 `time_used`, and spell their errors as one family of codes (`BAD_ARGUMENTS:<key>`, a plain-text 413
-"Request Entity Too Large", ...). Each module is a thin adapter: it parses its fields, runs `scan`
-(decode, detect, analyse) as one job of the worker pool, and writes its vendor's JSON.
+"Request Entity Too Large", ...). Each module is a thin adapter: it parses its fields, runs
+`vendor.measure` (decode, detect, analyse) as one job of the worker pool, and writes its vendor's JSON.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,27 +22,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from imgproxy.api.access import Access, access, key_matches
+from imgproxy.api.access import authorize, key_matches
 from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
-    FORM_TYPES, BadBase64, BodyTimeout, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, NotAFile,
-    read_body, read_fields,
-)  # fmt: skip
+    FORM_TYPES,
+    BadBase64,
+    BodyTimeout,
+    BodyTooLarge,
+    EmptyImage,
+    Fields,
+    ImageTooLarge,
+    MalformedBody,
+    NotAFile,
+    read_body,
+    read_fields,
+)
+from imgproxy.api.vendor import InvalidImageSize, code_of
 from imgproxy.config import Settings
-from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
-from imgproxy.faces.box import Size
-from imgproxy.faces.detect import CLOCKWISE, Detection, Face, unrotate
+from imgproxy.errors import Overloaded, TooLarge, Unsupported, VendorError
 from imgproxy.faces.mesh import FaceAnalysis
-from imgproxy.faces.native import analysis_scale, analyze_faces
-from imgproxy.http.observe import OP_KEY
-from imgproxy.imaging.decode import Decoded, read_header
-from imgproxy.pipeline.state import Context, Encoded, load
 
 log = logging.getLogger("imgproxy")
 
 # The whole body of the 413 answer, which both seeds say is plain text and not JSON.
 REQUEST_TOO_LARGE = "Request Entity Too Large"
-OP = "megvii"  # names the decode in the rare error messages of `load`
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,12 @@ class Failure:
     code: str  # the error text, e.g. "BAD_ARGUMENTS:return_landmark"
 
 
-class MegviiError(Exception):
+class MegviiError(VendorError):
     """A failure already spelled as a Megvii error code."""
 
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.code)
+        self.status = failure.status
         self.failure = failure
 
 
@@ -63,13 +67,9 @@ def bad_argument(name: str) -> MegviiError:
     return MegviiError(Failure(400, f"BAD_ARGUMENTS:{name}"))
 
 
-class InvalidImageSize(BadRequest):
-    """The image's width or height is outside the dialect's limits."""
-
-
 # The errors of the shared input code (api/inputs.py, api/fetch.py, the decoder, the worker pool) as
-# Megvii codes; "{image}" is the field the image came in. Looked up along the exception's classes,
-# so the decoder's plain Unsupported and TooLarge only catch what no subclass entry does.
+# Megvii codes; "{image}" is the field the image came in. Looked up by `code_of`, so the decoder's
+# plain Unsupported and TooLarge only catch what no subclass entry does.
 INPUT_FAILURES: dict[type[Exception], Failure] = {
     BodyTooLarge: Failure(413, REQUEST_TOO_LARGE),
     BodyTimeout: Failure(400, "BAD_ARGUMENTS:request_body"),  # the family has no timeout code for a request
@@ -111,12 +111,11 @@ class Dialect:
         """`exc` as this dialect's failure; None when it is not one of the family's (a bug)."""
         if isinstance(exc, MegviiError):
             return exc.failure
-        for kind in type(exc).__mro__:
-            if kind in INPUT_FAILURES:
-                failure = INPUT_FAILURES[kind]
-                failure = Failure(failure.status, failure.code.format(image=image))
-                return self.respelled.get(failure.code.split(":", 1)[0], failure)
-        return None
+        failure = code_of(INPUT_FAILURES, exc)
+        if failure is None:
+            return None
+        failure = Failure(failure.status, failure.code.format(image=image))
+        return self.respelled.get(failure.code.split(":", 1)[0], failure)
 
 
 @dataclass(frozen=True)
@@ -162,7 +161,7 @@ def failed(dialect: Dialect, call: Call, exc: Exception, image: str | None) -> R
 
 
 @dataclass(frozen=True)
-class NotFound:
+class UnknownEndpoint:
     """The ASGI app of every other request under a dialect's prefix: API_NOT_FOUND, as the vendor
     answers; on the API's own path with another method than POST, with status 405 and Allow.
 
@@ -172,7 +171,6 @@ class NotFound:
     dialect: Dialect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope[OP_KEY] = self.dialect.op
         if scope["path"] != self.dialect.path:
             response = refusal(self.dialect, Call.start(), Failure(404, "API_NOT_FOUND"))
         else:
@@ -202,18 +200,17 @@ def text_field(fields: Fields, name: str) -> str | None:
 def check_keys(dialect: Dialect, settings: Settings, fields: Fields) -> None:
     """The access rule of every detect API: with keys configured, `api_key` and `api_secret` must be
     one of the pairs; without keys the API is open only when IMGPROXY_API_OPEN says so."""
-    rule = access(settings)
-    if rule is Access.OPEN:
-        return
-    if rule is Access.CLOSED:
-        raise MegviiError(dialect.refused)
-    key, secret = text_field(fields, "api_key"), text_field(fields, "api_secret")
-    if not key:
-        raise MegviiError(dialect.missing("api_key"))
-    if not secret:
-        raise MegviiError(dialect.missing("api_secret"))
-    if not key_matches(settings.key_pairs, key, secret):
-        raise MegviiError(dialect.refused)
+
+    def verify(pairs: Mapping[str, str]) -> None:
+        key, secret = text_field(fields, "api_key"), text_field(fields, "api_secret")
+        if not key:
+            raise MegviiError(dialect.missing("api_key"))
+        if not secret:
+            raise MegviiError(dialect.missing("api_secret"))
+        if not key_matches(pairs, key, secret):
+            raise MegviiError(dialect.refused)
+
+    authorize(settings, verify, lambda: MegviiError(dialect.refused))
 
 
 def error_responses(dialect: Dialect, described: Mapping[int, str]) -> dict[str, Any]:
@@ -266,56 +263,10 @@ def frontality(yaw: float, pitch: float) -> float:
 def face_quality(analysis: FaceAnalysis) -> float:
     """How fit a face is for comparison, 0-100: the product of its sharpness (1 - blur), lighting,
     frontality and completeness, each 0-1, so any one bad measure sinks it."""
-    return 100 * (1 - analysis.blur) * lighting(analysis.illumination) * frontality(analysis.yaw, analysis.pitch) * analysis.completeness
-
-
-@dataclass(frozen=True)
-class ImageRules:
-    """What a dialect accepts, checked from the header before any pixel is decoded."""
-
-    formats: frozenset[str] | None  # Pillow format names; None: every format the proxy reads
-    min_side: int
-    max_side: int
-
-
-@dataclass(frozen=True)
-class Scan:
-    size: Size  # of the image as displayed (after EXIF orientation), full resolution
-    digest: str  # content hash of the image bytes
-    detection: Detection  # faces in full-resolution pixels, largest first
-    # The mesh analysis of the first faces (as many as were asked for), each seen upright: with a
-    # rotated detection the image is turned by its orientation first. None where the mesh failed.
-    analyses: tuple[FaceAnalysis | None, ...]
-
-
-# How a dialect finds faces in an image of a size: (the decode detection ran on if it ran, faces).
-Finder = Callable[[Encoded, Context, Size], tuple[Decoded | None, Detection]]
-
-
-def scan(data: bytes, ctx: Context, rules: ImageRules, find: Finder, analyzed: int | None) -> Scan:
-    """Check, decode, detect and analyse `data`: one job of the worker pool. `analyzed` is how many
-    of the largest faces get the mesh (None: all)."""
-    state = Encoded(data, "application/octet-stream")
-    header = read_header(data, ctx.settings.max_source_pixels)
-    if rules.formats is not None and header.format not in rules.formats:
-        raise Unsupported(f"{header.format} images are not accepted")
-    if not all(rules.min_side <= side <= rules.max_side for side in header.size):
-        raise InvalidImageSize(f"{header.size[0]}x{header.size[1]} is outside {rules.min_side}-{rules.max_side} px")
-    decoded, detection = find(state, ctx, header.size)
-    faces = detection.faces if analyzed is None else detection.faces[:analyzed]
-    analyses = analyze_upright(state, ctx, header.size, decoded, faces, detection.orientation) if faces else ()
-    return Scan(header.size, state.digest, detection, analyses)
-
-
-def analyze_upright(
-    state: Encoded, ctx: Context, full: Size, decoded: Decoded | None, faces: Sequence[Face], orientation: int
-) -> tuple[FaceAnalysis | None, ...]:
-    """The mesh analysis of `faces` (full-resolution pixels of the image as displayed), on a decode
-    fine enough for the mesh, turned clockwise by `orientation` so the faces stand upright."""
-    decoded = load(state, ctx, OP, analysis_scale(faces, full), reuse=decoded)
-    if orientation:
-        turned_size = full if orientation == 180 else (full[1], full[0])
-        decoded = Decoded(decoded.image.transpose(CLOCKWISE[orientation]), turned_size)
-        # `unrotate` maps back from an image turned clockwise; the way back from this one is the rest of the turn.
-        faces = [unrotate(face, 360 - orientation, turned_size) for face in faces]
-    return tuple(analyze_faces(decoded, faces))
+    return (
+        100
+        * (1 - analysis.blur)
+        * lighting(analysis.illumination)
+        * frontality(analysis.yaw, analysis.pitch)
+        * analysis.completeness
+    )

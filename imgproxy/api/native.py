@@ -1,22 +1,23 @@
 """POST /v1/face/detect: the facedetect op's JSON for an uploaded, base64 or fetched image.
 
-    curl -F image=@photo.jpg -F landmarks=1 http://127.0.0.1:8080/v1/face/detect
-    curl -H 'Content-Type: application/json' -d '{"image_url": "https://...", "max": 3}' .../v1/face/detect
+curl -F image=@photo.jpg -F landmarks=1 http://127.0.0.1:8080/v1/face/detect
+curl -H 'Content-Type: application/json' -d '{"image_url": "https://...", "max": 3}' .../v1/face/detect
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
+from typing import ClassVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from imgproxy.api.access import Access, access, key_matches
+from imgproxy.api.access import authorize, key_matches
 from imgproxy.api.fetch import FetchPolicy
 from imgproxy.api.inputs import Fields, MissingImage, base64_bytes, file_bytes, read_fields, url_bytes
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, Unauthorized
-from imgproxy.http.observe import OP_KEY
 from imgproxy.pipeline.facedetect import OPTION_KEYS, FaceDetect, read_native_options
 from imgproxy.pipeline.state import Context, Document, Encoded
 from imgproxy.service import Service
@@ -26,11 +27,10 @@ FIELDS = (*SOURCES, *OPTION_KEYS)
 
 
 class CredentialsRequired(Unauthorized):
-    headers = {"WWW-Authenticate": 'Basic realm="imgproxy"'}
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Basic realm="imgproxy"'}
 
 
 async def face_detect(request: Request) -> Response:
-    request.scope[OP_KEY] = "face/detect"
     service: Service = request.app.state.service
     settings = service.settings
     check_credentials(request.headers.get("authorization"), settings)
@@ -65,18 +65,17 @@ async def image_bytes(fields: Fields, settings: Settings) -> bytes:
 def check_credentials(authorization: str | None, settings: Settings) -> None:
     """With keys configured, HTTP Basic with one of the AK:SK pairs (`curl -u AK:SK`); without
     keys, only when IMGPROXY_API_OPEN=1 says the API is meant to be open."""
-    rule = access(settings)
-    if rule is Access.OPEN:
-        return
-    if rule is Access.CLOSED:
-        raise Unauthorized("the detect APIs are closed: set IMGPROXY_API_KEYS, or IMGPROXY_API_OPEN=1")
-    scheme, _, encoded = (authorization or "").partition(" ")
-    try:
-        key, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except ValueError:  # binascii.Error, UnicodeDecodeError, and a header that is not ASCII
-        key, secret = "", ""
-    if scheme.lower() != "basic" or not key_matches(settings.key_pairs, key, secret):
-        raise CredentialsRequired("send an API key pair with HTTP Basic authentication (curl -u AK:SK)")
+
+    def verify(pairs: Mapping[str, str]) -> None:
+        scheme, _, encoded = (authorization or "").partition(" ")
+        try:
+            key, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and a header that is not ASCII
+            key, secret = "", ""
+        if scheme.lower() != "basic" or not key_matches(pairs, key, secret):
+            raise CredentialsRequired("send an API key pair with HTTP Basic authentication (curl -u AK:SK)")
+
+    authorize(settings, verify, lambda: Unauthorized("the detect APIs are closed: set IMGPROXY_API_KEYS, or IMGPROXY_API_OPEN=1"))
 
 
 def option_text(name: str, value: object) -> str:
@@ -88,67 +87,3 @@ def option_text(name: str, value: object) -> str:
     if isinstance(value, str):
         return value
     raise BadRequest(f"{name} must be a number or true/false, got {type(value).__name__}")
-
-
-
-_POINT = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
-_FLAG_TEXT = {"type": "string", "enum": ["0", "1"]}
-_FORM_OPTIONS = {
-    "landmarks": _FLAG_TEXT, "attributes": _FLAG_TEXT, "rotate": _FLAG_TEXT,
-    "max": {"type": "string", "pattern": "^[0-9]{1,4}$", "description": "1 to 1000"},
-    "minsize": {"type": "string", "pattern": "^[0-9]{1,4}$", "description": "16 to 9999"},
-}  # fmt: skip
-_ERROR = {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}
-
-# The endpoint in OpenAPI 3.0, for /openapi.json.
-OPENAPI: dict[str, dict] = {
-    "/v1/face/detect": {
-        "post": {
-            "summary": "The native face-detection JSON of an uploaded, base64 or fetched image",
-            "security": [{"basic": []}],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {"schema": {"type": "object", "properties": {
-                        "image": {"type": "string", "format": "binary"}, **_FORM_OPTIONS,
-                    }}},
-                    "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
-                        "image_base64": {"type": "string"}, "image_url": {"type": "string", "format": "uri"}, **_FORM_OPTIONS,
-                    }}},
-                    "application/json": {"schema": {"type": "object", "additionalProperties": False, "properties": {
-                        "image_base64": {"type": "string"},
-                        "image_url": {"type": "string", "format": "uri"},
-                        "landmarks": {"type": "boolean"}, "attributes": {"type": "boolean"}, "rotate": {"type": "boolean"},
-                        "max": {"type": "integer", "minimum": 1, "maximum": 1000},
-                        "minsize": {"type": "integer", "minimum": 16, "maximum": 9999},
-                    }}},
-                },
-            },
-            "responses": {
-                "200": {"description": "The faces, largest first", "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["width", "height", "orientation", "faces"],
-                    "properties": {
-                        "width": {"type": "integer"}, "height": {"type": "integer"},
-                        "orientation": {"type": "integer", "enum": [0, 90, 180, 270]},
-                        "faces": {"type": "array", "items": {"type": "object", "required": ["box", "score", "keypoints"], "properties": {
-                            "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
-                            "score": {"type": "number"},
-                            "keypoints": {"type": "object", "additionalProperties": _POINT},
-                            "landmarks": {"type": "array", "items": _POINT, "nullable": True},
-                        }}},
-                    },
-                }}}},
-                **{status: {"description": why, "content": _ERROR} for status, why in (
-                    ("400", "No image, a bad option or field, or a refused image_url"),
-                    ("401", "No valid key pair, or the API is closed"),
-                    ("408", "The body did not all arrive within the body timeout"),
-                    ("413", "The body, the image or its pixels over the limits"),
-                    ("415", "Not an image, or a body that is not multipart, form or JSON"),
-                    ("429", "Too many requests queued"),
-                    ("502", "image_url could not be fetched"),
-                    ("504", "image_url timed out"),
-                )},
-            },
-        }
-    }
-}

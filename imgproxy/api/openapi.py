@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from imgproxy import __version__
-from imgproxy.api import faceid, facepp, native, qiniu, tencent
+from imgproxy.api import faceid_schema, facepp_schema, native_schema, qiniu_schema, tencent_schema
 
 
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for api in (native, facepp, faceid, tencent, qiniu):
+    for api in (native_schema, facepp_schema, faceid_schema, tencent_schema, qiniu_schema):
         paths.update(api.OPENAPI)
     return {
         "openapi": "3.0.3",

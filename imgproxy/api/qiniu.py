@@ -33,7 +33,7 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cachetools import LRUCache
@@ -42,20 +42,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
+from imgproxy.api.access import authorize
 from imgproxy.api.fetch import FetchPolicy, URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
-    JSON_TYPE, BadBase64, BodyTimeout, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, NotAFile,
-    UnsupportedBody, base64_bytes, read_body, read_fields, url_bytes,
-)  # fmt: skip
+    JSON_TYPE,
+    BadBase64,
+    BodyTimeout,
+    BodyTooLarge,
+    EmptyImage,
+    Fields,
+    ImageTooLarge,
+    MalformedBody,
+    NotAFile,
+    UnsupportedBody,
+    base64_bytes,
+    read_body,
+    read_fields,
+    url_bytes,
+)
 from imgproxy.api.qiniu_landmarks import LANDMARK4, LANDMARK72, LANDMARK150, landmark_points
-from imgproxy.api.access import Access, access
-from imgproxy.api.vendor import Chooser, Measured, face_digest, lookup, measure, vendor_pose
+from imgproxy.api.vendor import Chooser, DetectRequest, Measured, code_of, face_digest, measure, vendor_pose
 from imgproxy.config import Settings
-from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
+from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported, VendorError
 from imgproxy.faces.box import Size
 from imgproxy.faces.detect import Face
 from imgproxy.faces.mesh import EYE_OPEN_RATIO, FaceAnalysis
-from imgproxy.http.observe import OP_KEY
 from imgproxy.pipeline.state import Context
 from imgproxy.service import Service
 
@@ -105,25 +116,25 @@ MESSAGES = {
 }
 STATUS = {AUTH_FAILED: 401, QPS_LIMIT: 429, UNKNOWN_ERROR: 500}  # every other code answers 200
 
-# The proxy's errors as codes, first match wins (subclasses before their bases).
-ERRORS: tuple[tuple[type[BaseException], int], ...] = (
-    (MalformedBody, NOT_JSON),
-    (UnsupportedBody, NOT_JSON),
-    (BodyTooLarge, IMAGE_TOO_LARGE),
-    (BodyTimeout, INVALID_PARAM),
-    (EmptyImage, EMPTY_IMAGE),
-    (BadBase64, IMAGE_FORMAT),
-    (NotAFile, IMAGE_FORMAT),
-    (URLRefused, URL_DOWNLOAD_FAIL),
-    (URLUnreachable, URL_DOWNLOAD_FAIL),
-    (URLTimeout, URL_DOWNLOAD_FAIL),
-    (URLTooLarge, URL_DOWNLOAD_FAIL),
-    (ImageTooLarge, IMAGE_TOO_LARGE),
-    (TooLarge, IMAGE_TOO_LARGE),
-    (Unsupported, IMAGE_CHECK_FAIL),
-    (Overloaded, QPS_LIMIT),
-    (BadRequest, INVALID_PARAM),
-)
+# The proxy's errors as codes (`code_of` takes the entry of the most specific class).
+ERRORS: dict[type[Exception], int] = {
+    MalformedBody: NOT_JSON,
+    UnsupportedBody: NOT_JSON,
+    BodyTooLarge: IMAGE_TOO_LARGE,
+    BodyTimeout: INVALID_PARAM,
+    EmptyImage: EMPTY_IMAGE,
+    BadBase64: IMAGE_FORMAT,
+    NotAFile: IMAGE_FORMAT,
+    URLRefused: URL_DOWNLOAD_FAIL,
+    URLUnreachable: URL_DOWNLOAD_FAIL,
+    URLTimeout: URL_DOWNLOAD_FAIL,
+    URLTooLarge: URL_DOWNLOAD_FAIL,
+    ImageTooLarge: IMAGE_TOO_LARGE,
+    TooLarge: IMAGE_TOO_LARGE,
+    Unsupported: IMAGE_CHECK_FAIL,
+    Overloaded: QPS_LIMIT,
+    BadRequest: INVALID_PARAM,
+}
 
 IMAGE_TYPES = ("BASE64", "URL", "FACE_TOKEN")
 FACE_TYPES = ("LIVE", "IDCARD", "WATERMARK", "CERT")  # one detector reads them all alike
@@ -151,12 +162,10 @@ QINIU_HEADER = b"x-qiniu-"
 EYE_SLOPE = 37.0
 
 
-class QiniuError(Exception):
+class QiniuError(VendorError):
     def __init__(self, code: int, detail: str = "") -> None:
-        message = MESSAGES[code] + (f": {detail}" if detail else "")
-        super().__init__(message)
+        super().__init__(MESSAGES[code] + (f": {detail}" if detail else ""))
         self.code = code
-        self.message = message
 
 
 # face_token -> the face's full answer (`face_json`) as compact JSON, a few kilobytes where the
@@ -183,14 +192,13 @@ class Params:
 
 
 async def face_detect(request: Request) -> Response:
-    request.scope[OP_KEY] = "qiniu/v2/facedetect"
     service: Service = request.app.state.service
     try:
         return reply(SUCCESS, MESSAGES[SUCCESS], await detect(request, service))
     except QiniuError as error:
         return reply(error.code, error.message)
     except Exception as error:  # every failure answers in Qiniu's shape, never the proxy's own
-        code = lookup(ERRORS, error)
+        code = code_of(ERRORS, error)
         if code is None:
             log.error("internal error on POST %s", PATH, exc_info=error)
             return reply(UNKNOWN_ERROR, MESSAGES[UNKNOWN_ERROR])
@@ -199,7 +207,7 @@ async def face_detect(request: Request) -> Response:
 
 async def detect(request: Request, service: Service) -> dict[str, Any]:
     settings = service.settings
-    signer = authorize(request.headers.get("authorization"), settings)
+    signer = signer_of(request.headers.get("authorization"), settings)
     service.pool.admit()  # shed before the body is read
     body = await read_body(request, settings.max_request_bytes, settings.body_timeout)
     if signer is not None:
@@ -209,7 +217,7 @@ async def detect(request: Request, service: Service) -> dict[str, Any]:
         return {"face_num": 1, "face_list": [stored_face(params)]}
     data = await image_bytes(params, settings)
     ctx = Context(settings, service.faces)
-    measurement = await service.pool.run(measure, data, ctx, chooser(params), params.crops)
+    measurement = await service.pool.run(measure, data, ctx, DetectRequest(choose=chooser(params), crops=params.crops))
     if not measurement.faces:
         raise QiniuError(NO_FACE)
     answered = []
@@ -233,19 +241,22 @@ def reply(code: int, message: str, result: dict[str, Any] | None = None) -> JSON
 # Authentication.
 
 
-def authorize(header: str | None, settings: Settings) -> tuple[Token, str] | None:
+def signer_of(header: str | None, settings: Settings) -> tuple[Token, str] | None:
     """The token and the secret key of its access key; None when the APIs are open without keys.
     Checked before the body is read: without a known access key an upload costs nothing."""
-    rule = access(settings)
-    if rule is Access.OPEN:
-        return None
-    if rule is Access.CLOSED:
-        raise QiniuError(AUTH_FAILED, "no API keys are configured: set IMGPROXY_API_KEYS (or IMGPROXY_API_OPEN=1)")
-    token = parse_token(header)
-    secret = settings.key_pairs.get(token.access_key)
-    if secret is None:
-        raise QiniuError(AUTH_FAILED, f"unknown access key {token.access_key!r}")
-    return token, secret
+
+    def verify(pairs: Mapping[str, str]) -> tuple[Token, str]:
+        token = parse_token(header)
+        secret = pairs.get(token.access_key)
+        if secret is None:
+            raise QiniuError(AUTH_FAILED, f"unknown access key {token.access_key!r}")
+        return token, secret
+
+    return authorize(
+        settings,
+        verify,
+        lambda: QiniuError(AUTH_FAILED, "no API keys are configured: set IMGPROXY_API_KEYS (or IMGPROXY_API_OPEN=1)"),
+    )
 
 
 def parse_token(header: str | None) -> Token:
@@ -268,7 +279,9 @@ def verify_request(request: Request, body: bytes, token: Token, secret: str, now
         request.method, scope.get("raw_path") or scope["path"].encode(), scope["query_string"], request.headers, body
     )
     if not hmac.compare_digest(hmac.new(secret.encode(), data, hashlib.sha1).digest(), token.digest):
-        raise QiniuError(AUTH_FAILED, "the sign does not match the request (method, path, Host, Content-Type, X-Qiniu-* headers, body)")
+        raise QiniuError(
+            AUTH_FAILED, "the sign does not match the request (method, path, Host, Content-Type, X-Qiniu-* headers, body)"
+        )
     date = request.headers.get("x-qiniu-date")
     if date is not None and not fresh(date, now):
         raise QiniuError(AUTH_FAILED, f"X-Qiniu-Date {date!r} is not within {DATE_SKEW // 60} minutes of the server's time")
@@ -287,7 +300,10 @@ def signing_data(method: str, path: bytes, query: bytes, headers: Headers, body:
     Path and query as the request line has them, header values as sent.
     """
     content_type = headers.get("content-type")
-    lines = [f"{method} ".encode() + path + (b"?" + query if query else b""), b"Host: " + headers.get("host", "").encode("latin-1")]
+    lines = [
+        f"{method} ".encode() + path + (b"?" + query if query else b""),
+        b"Host: " + headers.get("host", "").encode("latin-1"),
+    ]
     if content_type:
         lines.append(b"Content-Type: " + content_type.encode("latin-1"))
     lines += [name + b": " + value for name, value in qiniu_headers(headers.raw)]
@@ -313,7 +329,7 @@ def canonical_header(name: bytes) -> bytes:
 
 def fresh(date: str, now: float) -> bool:
     try:
-        signed = datetime.strptime(date, QINIU_DATE).replace(tzinfo=timezone.utc).timestamp()
+        signed = datetime.strptime(date, QINIU_DATE).replace(tzinfo=UTC).timestamp()
     except ValueError:
         return False
     return abs(now - signed) <= DATE_SKEW
@@ -356,7 +372,9 @@ def read_params(fields: Fields) -> Params:
     if liveness not in LIVENESS:
         raise QiniuError(LIVENESS_FORMAT, f"liveness_control must be one of {', '.join(LIVENESS)}")
     if liveness != "NONE":
-        raise QiniuError(INVALID_PARAM, f"liveness_control {liveness} is not supported: this proxy does no liveness detection; send NONE")
+        raise QiniuError(
+            INVALID_PARAM, f"liveness_control {liveness} is not supported: this proxy does no liveness detection; send NONE"
+        )
     by_centre, crops = flag(fields, "face_sort_type"), flag(fields, "display_corp_image")
     if crops and image_type == "FACE_TOKEN":
         raise QiniuError(INVALID_PARAM, "display_corp_image needs the image; a FACE_TOKEN request has none")
@@ -432,7 +450,13 @@ def face_json(measured: Measured, token: str) -> dict[str, Any]:
     face: dict[str, Any] = {
         "face_token": token,
         # The box is upright: its rotation is 0 (the head's tilt is angle.roll).
-        "location": {"left": round(box.x, 1), "top": round(box.y, 1), "width": round(box.w, 1), "height": round(box.h, 1), "rotation": 0},
+        "location": {
+            "left": round(box.x, 1),
+            "top": round(box.y, 1),
+            "width": round(box.w, 1),
+            "height": round(box.h, 1),
+            "rotation": 0,
+        },
         "face_probability": probability(measured.face.score),
     }
     if measured.analysis is not None:
@@ -482,143 +506,3 @@ def completeness(fraction: float) -> int:
 def eye_openness(ratio: float) -> float:
     """From 0 (surely shut) to 1 (surely open): a score of the eye aspect ratio, not a probability."""
     return round(1 / (1 + math.exp(-EYE_SLOPE * (ratio - EYE_OPEN_RATIO))), 3)
-
-
-def _points(count: int) -> dict[str, Any]:
-    point = {"type": "object", "required": ["x", "y"], "properties": {"x": {"type": "number"}, "y": {"type": "number"}}}
-    return {"type": "array", "items": point, "minItems": count, "maxItems": count}
-
-
-def _switch(description: str) -> dict[str, Any]:
-    return {"type": "integer", "enum": [0, 1], "default": 0, "description": description}
-
-
-_FACE = {
-    "type": "object",
-    "required": ["face_token", "location", "face_probability"],
-    "description": (
-        "angle, landmark*, quality and eye_status need the face mesh and are left out of a face it did not find. "
-        "age, expression, face_shape, gender, glasses, emotion, face_type, mask, spoofing and quality.occlusion are not supported."
-    ),
-    "properties": {
-        "face_token": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "The same for the same face of the same image."},
-        "location": {
-            "type": "object",
-            "required": ["left", "top", "width", "height", "rotation"],
-            "properties": {
-                "left": {"type": "number"},
-                "top": {"type": "number"},
-                "width": {"type": "number"},
-                "height": {"type": "number"},
-                "rotation": {"type": "integer", "enum": [0], "description": "The box is upright; the head's tilt is angle.roll."},
-            },
-        },
-        "face_probability": {"type": "number", "minimum": 0, "maximum": 1},
-        "angle": {
-            "type": "object",
-            "required": ["yaw", "pitch", "roll"],
-            "properties": {
-                "yaw": {"type": "number", "minimum": -90, "maximum": 90, "description": "< 0 turned to the subject's own left."},
-                "pitch": {"type": "number", "minimum": -90, "maximum": 90, "description": "< 0 looking up."},
-                "roll": {"type": "number", "minimum": -180, "maximum": 180, "description": "> 0 clockwise in the image."},
-            },
-        },
-        "landmark": _points(len(LANDMARK4)),
-        "landmark72": _points(len(LANDMARK72)),
-        "landmark150": _points(len(LANDMARK150)),
-        "quality": {
-            "type": "object",
-            "required": ["blur", "illumination", "completeness"],
-            "properties": {
-                "blur": {"type": "number", "minimum": 0, "maximum": 1},
-                "illumination": {"type": "integer", "minimum": 0, "maximum": 255},
-                "completeness": {"type": "integer", "enum": [0, 1]},
-            },
-        },
-        "eye_status": {
-            "type": "object",
-            "required": ["left_eye", "right_eye"],
-            "properties": {
-                "left_eye": {"type": "number", "minimum": 0, "maximum": 1},
-                "right_eye": {"type": "number", "minimum": 0, "maximum": 1},
-            },
-        },
-        "corp_image_base64": {"type": "string", "format": "byte", "description": "JPEG of the face box, with display_corp_image=1."},
-    },
-}
-_ANSWER = {
-    "type": "object",
-    "required": ["error_code", "error_msg", "log_id", "result"],
-    "properties": {
-        "error_code": {"type": "integer", "description": "0 on success, else a Baidu-style code (401 for authentication)."},
-        "error_msg": {"type": "string"},
-        "log_id": {"type": "integer"},
-        "result": {
-            "type": "object",
-            "nullable": True,
-            "required": ["face_num", "face_list"],
-            "properties": {"face_num": {"type": "integer", "minimum": 1}, "face_list": {"type": "array", "items": _FACE}},
-        },
-    },
-}
-
-OPENAPI: dict[str, dict] = {
-    PATH: {
-        "post": {
-            "tags": ["Qiniu"],
-            "operationId": "qiniuFaceDetect",
-            "summary": "Qiniu face detection (face-detect.qiniuapi.com/v2/facedetect)",
-            "description": (
-                "Signed with a Qiniu management token. Errors answer HTTP 200 with error_code, except a missing or bad "
-                "token (401), load shedding (18, HTTP 429) and internal errors (1, HTTP 500)."
-            ),
-            "parameters": [
-                {
-                    "name": "Authorization",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": (
-                        "`Qiniu <AccessKey>:<sign>` as the SDK's QiniuMacAuth makes it. Required unless the operator "
-                        "runs the APIs open (IMGPROXY_API_OPEN=1 without keys)."
-                    ),
-                }
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    JSON_TYPE: {
-                        "schema": {
-                            "type": "object",
-                            "required": ["image", "image_type"],
-                            "properties": {
-                                "image": {"type": "string", "minLength": 1, "description": "Base64 of the image, its http(s) URL, or a face_token."},
-                                "image_type": {"type": "string", "enum": list(IMAGE_TYPES)},
-                                "face_field": {
-                                    "type": "string",
-                                    "description": f"Comma list of {', '.join(FIELDS)}; {', '.join(UNSUPPORTED)} answer 216100.",
-                                },
-                                "max_face_num": {"type": "integer", "minimum": 1, "maximum": MAX_FACE_NUM, "default": 1},
-                                "face_type": {"type": "string", "enum": list(FACE_TYPES), "default": "LIVE"},
-                                "liveness_control": {
-                                    "type": "string",
-                                    "enum": list(LIVENESS),
-                                    "default": "NONE",
-                                    "description": "Only NONE: no liveness detection; the others answer 216100.",
-                                },
-                                "face_sort_type": _switch("0: largest face first, 1: nearest the image's centre first."),
-                                "display_corp_image": _switch("1: each face's crop as base64 JPEG, at most 5 faces."),
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "200": {"description": "The faces (error_code 0) or a Baidu-style error code.", "content": {JSON_TYPE: {"schema": _ANSWER}}},
-                "401": {"description": "error_code 401: missing, malformed, unknown or wrong token, or a stale X-Qiniu-Date.", "content": {JSON_TYPE: {"schema": _ANSWER}}},
-                "429": {"description": "error_code 18: too many requests queued; retry after Retry-After seconds.", "content": {JSON_TYPE: {"schema": _ANSWER}}},
-                "500": {"description": "error_code 1: internal error.", "content": {JSON_TYPE: {"schema": _ANSWER}}},
-            },
-        }
-    }
-}

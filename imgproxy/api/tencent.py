@@ -33,18 +33,27 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from imgproxy.api.access import authorize
 from imgproxy.api.fetch import FetchPolicy, URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
-    BodyTimeout, BodyTooLarge, EmptyImage, Fields, ImageTooLarge, MalformedBody, MissingImage, NotAFile,
-    UnsupportedBody, file_bytes, read_fields, url_bytes,
-)  # fmt: skip
-from imgproxy.api.access import Access, access
-from imgproxy.api.vendor import Measured, face_digest, lookup, measure, vendor_pose
+    BodyTimeout,
+    BodyTooLarge,
+    EmptyImage,
+    Fields,
+    ImageTooLarge,
+    MalformedBody,
+    MissingImage,
+    NotAFile,
+    UnsupportedBody,
+    file_bytes,
+    read_fields,
+    url_bytes,
+)
+from imgproxy.api.vendor import DetectRequest, Measured, code_of, every_face, face_digest, measure, vendor_pose
 from imgproxy.config import Settings
-from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
+from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported, VendorError
 from imgproxy.faces.box import Size
 from imgproxy.faces.detect import Face
-from imgproxy.http.observe import OP_KEY
 from imgproxy.pipeline.state import Context
 from imgproxy.service import Service
 
@@ -72,26 +81,26 @@ IMAGE_EMPTY = -1300
 URL_DOWNLOAD_FAILED = -1308
 BAD_IMAGE_FORMAT = -1400  # an image over the proxy's byte or pixel limits
 
-# The proxy's errors as Tencent codes, first match wins (subclasses before their bases).
-ERRORS: tuple[tuple[type[BaseException], int], ...] = (
-    (MissingImage, IMAGE_EMPTY),
-    (EmptyImage, IMAGE_EMPTY),
-    (NotAFile, INVALID_PARAMETER),
-    (MalformedBody, BAD_REQUEST),
-    (UnsupportedBody, BAD_REQUEST),
-    (HTTPException, BAD_REQUEST),  # Starlette's own refusal of a malformed multipart body
-    (BodyTooLarge, BODY_TOO_LARGE),
-    (BodyTimeout, BAD_REQUEST),  # the body never came whole
-    (URLRefused, URL_DOWNLOAD_FAILED),
-    (URLUnreachable, URL_DOWNLOAD_FAILED),
-    (URLTimeout, URL_DOWNLOAD_FAILED),
-    (URLTooLarge, URL_DOWNLOAD_FAILED),
-    (ImageTooLarge, BAD_IMAGE_FORMAT),
-    (TooLarge, BAD_IMAGE_FORMAT),
-    (Unsupported, DECODE_FAILED),
-    (Overloaded, TOO_FREQUENT),
-    (BadRequest, INVALID_PARAMETER),
-)
+# The proxy's errors as Tencent codes (`code_of` takes the entry of the most specific class).
+ERRORS: dict[type[Exception], int] = {
+    MissingImage: IMAGE_EMPTY,
+    EmptyImage: IMAGE_EMPTY,
+    NotAFile: INVALID_PARAMETER,
+    MalformedBody: BAD_REQUEST,
+    UnsupportedBody: BAD_REQUEST,
+    HTTPException: BAD_REQUEST,  # Starlette's own refusal of a malformed multipart body
+    BodyTooLarge: BODY_TOO_LARGE,
+    BodyTimeout: BAD_REQUEST,  # the body never came whole
+    URLRefused: URL_DOWNLOAD_FAILED,
+    URLUnreachable: URL_DOWNLOAD_FAILED,
+    URLTimeout: URL_DOWNLOAD_FAILED,
+    URLTooLarge: URL_DOWNLOAD_FAILED,
+    ImageTooLarge: BAD_IMAGE_FORMAT,
+    TooLarge: BAD_IMAGE_FORMAT,
+    Unsupported: DECODE_FAILED,
+    Overloaded: TOO_FREQUENT,
+    BadRequest: INVALID_PARAMETER,
+}
 STATUS = {TOO_FREQUENT: 429, INTERNAL: 500}  # every other code answers 200
 # The seed's ranges for pitch and yaw; a head turned further reads as the bound.
 POSE_LIMIT = 30
@@ -104,11 +113,10 @@ MAX_TIME_DIGITS = 12
 SHA1_BYTES = 20
 
 
-class TencentError(Exception):
+class TencentError(VendorError):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -128,14 +136,13 @@ class Params:
 
 
 async def face_detect(request: Request) -> Response:
-    request.scope[OP_KEY] = "tencent/face/detect"
     service: Service = request.app.state.service
     try:
         return reply(OK, "OK", await detect(request, service))
     except TencentError as error:
         return reply(error.code, error.message)
     except Exception as error:  # every failure answers in Tencent's shape, never the proxy's own
-        code = lookup(ERRORS, error)
+        code = code_of(ERRORS, error)
         if code is None:
             log.error("internal error on POST %s", PATH, exc_info=error)
             return reply(INTERNAL, "internal error")
@@ -144,7 +151,7 @@ async def face_detect(request: Request) -> Response:
 
 async def detect(request: Request, service: Service) -> dict[str, Any]:
     settings = service.settings
-    signature = authorize(request.headers.get("authorization"), settings, time.time())
+    signature = signature_of(request.headers.get("authorization"), settings, time.time())
     service.pool.admit()  # shed before the body is read
     fields = await read_fields(request, settings.max_request_bytes, settings.body_timeout)
     params = read_params(fields)
@@ -152,7 +159,7 @@ async def detect(request: Request, service: Service) -> dict[str, Any]:
         check_target(signature, params.appid)
     data = await image_bytes(fields, settings)
     ctx = Context(settings, service.faces)
-    measurement = await service.pool.run(measure, data, ctx, largest if params.largest_only else every_face)
+    measurement = await service.pool.run(measure, data, ctx, DetectRequest(choose=largest if params.largest_only else every_face))
     if not measurement.faces:
         raise TencentError(NO_FACE, "no face found in the image")
     return {
@@ -171,18 +178,21 @@ def reply(code: int, message: str, data: dict[str, Any] | None = None) -> JSONRe
     return JSONResponse(body, status_code=STATUS.get(code, 200), headers=headers)
 
 
-def authorize(header: str | None, settings: Settings, now: float) -> Signature | None:
+def signature_of(header: str | None, settings: Settings, now: float) -> Signature | None:
     """The request's verified signature; None when the APIs are open without keys."""
-    rule = access(settings)
-    if rule is Access.OPEN:
-        return None
-    if rule is Access.CLOSED:
-        raise TencentError(AUTH_UNAVAILABLE, "no API keys are configured: set IMGPROXY_API_KEYS (or IMGPROXY_API_OPEN=1)")
-    if not header or not header.strip():
-        raise TencentError(SIGNATURE_EMPTY, "the Authorization header (signature) is empty")
-    signature = parse_signature(header.strip())
-    verify_signature(signature, settings.key_pairs, now)
-    return signature
+
+    def verify(pairs: Mapping[str, str]) -> Signature:
+        if not header or not header.strip():
+            raise TencentError(SIGNATURE_EMPTY, "the Authorization header (signature) is empty")
+        signature = parse_signature(header.strip())
+        verify_signature(signature, pairs, now)
+        return signature
+
+    return authorize(
+        settings,
+        verify,
+        lambda: TencentError(AUTH_UNAVAILABLE, "no API keys are configured: set IMGPROXY_API_KEYS (or IMGPROXY_API_OPEN=1)"),
+    )
 
 
 def parse_signature(text: str) -> Signature:
@@ -255,10 +265,6 @@ async def image_bytes(fields: Fields, settings: Settings) -> bytes:
     raise MissingImage("no image: send JSON with a url, or a multipart file field image")
 
 
-def every_face(faces: Sequence[Face], size: Size) -> Sequence[Face]:
-    return faces
-
-
 def largest(faces: Sequence[Face], size: Size) -> Sequence[Face]:
     return faces[:1]  # detection answers the largest first
 
@@ -291,100 +297,3 @@ def tencent_pose(yaw: float, pitch: float, roll: float) -> dict[str, int]:
 def face_id(image_digest: str, face: Face) -> str:
     """A decimal face identifier like Tencent's, the same for the same face of the same image."""
     return str(int.from_bytes(face_digest(image_digest, face)[:8], "big"))
-
-
-_FACE_ITEM = {
-    "type": "object",
-    "required": ["face_id", "x", "y", "width", "height"],
-    "properties": {
-        "face_id": {"type": "string", "description": "Decimal id, the same for the same face of the same image."},
-        "x": {"type": "integer", "description": "Left of the face box, pixels of the image as displayed (EXIF orientation applied)."},
-        "y": {"type": "integer", "description": "Top of the face box."},
-        "width": {"type": "number", "description": "Width of the face box."},
-        "height": {"type": "number", "description": "Height of the face box."},
-        "pitch": {"type": "integer", "minimum": -POSE_LIMIT, "maximum": POSE_LIMIT, "description": "Degrees, < 0 looking up; only when the face mesh found the face."},
-        "yaw": {"type": "integer", "minimum": -POSE_LIMIT, "maximum": POSE_LIMIT, "description": "Degrees, < 0 turned to the subject's own left."},
-        "roll": {"type": "integer", "minimum": -180, "maximum": 180, "description": "Degrees, > 0 clockwise in the image."},
-    },
-    "description": "gender, age, expression, glass and beauty are not supported and never present.",
-}
-_ANSWER = {
-    "type": "object",
-    "required": ["data", "code", "message"],
-    "properties": {
-        "code": {"type": "integer", "description": "0 on success, else one of the seed's error codes."},
-        "message": {"type": "string"},
-        "data": {
-            "type": "object",
-            "description": "Empty when code is not 0.",
-            "properties": {
-                "session_id": {"type": "string", "description": "Always empty: results are not kept."},
-                "image_width": {"type": "integer"},
-                "image_height": {"type": "integer"},
-                "face": {"type": "array", "items": _FACE_ITEM},
-            },
-        },
-    },
-}
-_APPID = {"type": "string", "minLength": 1, "description": "The project's AppID; must match the signature's a=."}
-_MODE = {"type": "integer", "enum": [0, 1], "default": 0, "description": "0: all faces, 1: the largest face."}
-
-OPENAPI: dict[str, dict] = {
-    PATH: {
-        "post": {
-            "tags": ["Tencent"],
-            "operationId": "tencentFaceDetect",
-            "summary": "Tencent Cloud face detection (legacy recognition.image.myqcloud.com API)",
-            "description": (
-                "Every outcome is HTTP 200 with Tencent's `code` in the body, except load shedding "
-                "(code 15, HTTP 429) and internal errors (code 213, HTTP 500)."
-            ),
-            "parameters": [
-                {
-                    "name": "Authorization",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": (
-                        "Tencent's reusable signature: base64(HMAC-SHA1(SecretKey, original) + original), original "
-                        "'a=<appid>&b=<bucket>&k=<SecretId>&e=<expiry>&t=<now>&r=<rand>&f='. Required unless the "
-                        "operator runs the APIs open (IMGPROXY_API_OPEN=1 without keys)."
-                    ),
-                }
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["appid", "url"],
-                            "properties": {
-                                "appid": _APPID,
-                                "mode": _MODE,
-                                "url": {"type": "string", "description": "http(s) URL of the image."},
-                            },
-                        }
-                    },
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["appid", "image"],
-                            "properties": {
-                                "appid": _APPID,
-                                "mode": _MODE,
-                                "image": {"type": "string", "format": "binary", "description": "The image file."},
-                                "url": {"type": "string", "description": "Used instead of image when both come."},
-                            },
-                        }
-                    },
-                },
-            },
-            "responses": {
-                "200": {"description": "The faces (code 0) or one of the seed's error codes.", "content": {"application/json": {"schema": _ANSWER}}},
-                "429": {"description": "Code 15: too many requests queued; retry after Retry-After seconds.", "content": {"application/json": {"schema": _ANSWER}}},
-                "500": {"description": "Code 213: internal error.", "content": {"application/json": {"schema": _ANSWER}}},
-            },
-        }
-    }
-}

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from imgproxy.api.faceid import FACEID, faceid_detect
 from imgproxy.api.facepp import FACEPP, facepp_detect
-from imgproxy.api.megvii import NotFound
+from imgproxy.api.megvii import UnknownEndpoint
 from imgproxy.api.native import face_detect
 from imgproxy.api.openapi import document
 from imgproxy.api.qiniu import face_detect as qiniu_detect
@@ -22,29 +22,25 @@ from imgproxy.api.tencent import face_detect as tencent_detect
 from imgproxy.config import Settings
 from imgproxy.http.download import download
 from imgproxy.http.errors import HANDLERS, error_response
-from imgproxy.http.observe import OP_KEY, Observe
+from imgproxy.http.observe import LabelledApp, Observe, labelled
 from imgproxy.service import Service
 
 
 async def healthz(request: Request) -> Response:
-    request.scope[OP_KEY] = "healthz"
     return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
 async def readyz(request: Request) -> Response:
-    request.scope[OP_KEY] = "readyz"
     if not request.app.state.service.ready:
         return error_response(503, "not ready: models are loading")
     return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})
 
 
 async def openapi(request: Request) -> Response:
-    request.scope[OP_KEY] = "openapi"
     return JSONResponse(request.app.state.openapi)
 
 
 async def metrics(request: Request) -> Response:
-    request.scope[OP_KEY] = "metrics"
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
@@ -62,17 +58,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route("/readyz", readyz, methods=["GET", "HEAD"]),
-            Route("/metrics", metrics, methods=["GET"]),
-            Route("/openapi.json", openapi, methods=["GET", "HEAD"]),
-            Route("/v1/face/detect", face_detect, methods=["POST"]),
-            Route(FACEPP.path, facepp_detect, methods=["POST"]),
-            Route("/facepp/{rest:path}", NotFound(FACEPP)),
-            Route(FACEID.path, faceid_detect, methods=["POST"]),
-            Route("/faceid/{rest:path}", NotFound(FACEID)),
-            Route("/face/detect", tencent_detect, methods=["POST"]),
-            Route("/v2/facedetect", qiniu_detect, methods=["POST"]),
+            # Each route names its requests for the metrics; the download path names its own by the op.
+            Route("/healthz", labelled("healthz", healthz), methods=["GET", "HEAD"]),
+            Route("/readyz", labelled("readyz", readyz), methods=["GET", "HEAD"]),
+            Route("/metrics", labelled("metrics", metrics), methods=["GET"]),
+            Route("/openapi.json", labelled("openapi", openapi), methods=["GET", "HEAD"]),
+            Route("/v1/face/detect", labelled("face/detect", face_detect), methods=["POST"]),
+            Route(FACEPP.path, labelled(FACEPP.op, facepp_detect), methods=["POST"]),
+            Route("/facepp/{rest:path}", LabelledApp(FACEPP.op, UnknownEndpoint(FACEPP))),
+            Route(FACEID.path, labelled(FACEID.op, faceid_detect), methods=["POST"]),
+            Route("/faceid/{rest:path}", LabelledApp(FACEID.op, UnknownEndpoint(FACEID))),
+            Route("/face/detect", labelled("tencent/face/detect", tencent_detect), methods=["POST"]),
+            Route("/v2/facedetect", labelled("qiniu/v2/facedetect", qiniu_detect), methods=["POST"]),
             Route("/{key:path}", download, methods=["GET", "HEAD"]),
         ],
         middleware=[Middleware(Observe, access_log=service.settings.access_log)],

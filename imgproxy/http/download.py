@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 
 from imgproxy.http.conditional import is_not_modified
 from imgproxy.http.observe import OP_KEY
 from imgproxy.http.tokens import check_download_token
+from imgproxy.origin import LocalFile, Passthrough
 from imgproxy.origin.keys import key_from_raw_path
 from imgproxy.pipeline.parse import parse_pipeline, pipeline_text
 from imgproxy.pipeline.run import Result
@@ -33,7 +35,7 @@ async def download(request: Request) -> Response:
         info = await service.origin.stat(key)
         if info is not None and is_not_modified(request.headers, info.etag, info.last_modified):
             return not_modified(caching, info.etag, info.last_modified)
-        response = await service.origin.passthrough(key, request)
+        response = passthrough_response(await service.origin.passthrough(key, request.method, request.headers))
         if "cache-control" not in response.headers:
             response.headers.update(caching)
         return response
@@ -54,6 +56,16 @@ async def download(request: Request) -> Response:
     if is_not_modified(request.headers, processed.etag, processed.last_modified):
         return not_modified(caching, processed.etag, processed.last_modified)
     return answer(processed.result, caching, processed.etag, processed.last_modified)
+
+
+def passthrough_response(original: Passthrough) -> Response:
+    if isinstance(original, LocalFile):
+        info = original.info
+        headers = {"ETag": info.etag or "", "Last-Modified": info.last_modified or ""}
+        return FileResponse(original.path, headers=headers, media_type=info.content_type, stat_result=original.stat)
+    return StreamingResponse(
+        original.chunks, status_code=original.status, headers=original.headers, background=BackgroundTask(original.close)
+    )
 
 
 def answer(result: Result, caching: dict[str, str], etag: str, last_modified: str | None) -> Response:

@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgproxy.metrics import LATENCY, REQUESTS
 
 log = logging.getLogger("imgproxy.access")
 
-# Handlers name the work a request did here (the first op, "original", "healthz", ...) for metrics.
+# The name of the work a request did (the first op, "original", "healthz", "facepp/detect", ...),
+# for the metrics and the access log: set by `labelled` routes, and by the download path itself.
 OP_KEY = "imgproxy.op"
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def labelled(label: str, endpoint: Endpoint) -> Endpoint:
+    """`endpoint` with its requests counted under `label`."""
+
+    async def counted(request: Request) -> Response:
+        request.scope[OP_KEY] = label
+        return await endpoint(request)
+
+    return counted
+
+
+@dataclass(frozen=True)
+class LabelledApp:
+    """An ASGI app with its requests counted under `label`. A class, not a function: Starlette
+    routes a function as a request/response endpoint, and an app's route takes every method."""
+
+    label: str
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[OP_KEY] = self.label
+        await self.app(scope, receive, send)
 
 
 class Observe:
@@ -47,6 +77,12 @@ class Observe:
                 target = scope.get("raw_path", b"").decode("latin-1")
                 query = scope.get("query_string", b"").decode("latin-1")
                 log.info(
-                    '%s "%s %s%s" %d %d %.1fms', client[0], scope["method"], target,
-                    "?" + query if query else "", status, sent, elapsed * 1000,
+                    '%s "%s %s%s" %d %d %.1fms',
+                    client[0],
+                    scope["method"],
+                    target,
+                    "?" + query if query else "",
+                    status,
+                    sent,
+                    elapsed * 1000,
                 )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
-
-from starlette.requests import Request
-from starlette.responses import Response
 
 from imgproxy.config import ConfigError, Settings
 
@@ -26,6 +25,28 @@ class Original:
     data: bytes
 
 
+@dataclass(frozen=True)
+class LocalFile:
+    """An original to send as it is from the local disk (the HTTP layer answers ranges and HEAD)."""
+
+    path: str
+    stat: os.stat_result
+    info: ObjectInfo
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """An original as the origin answers it: its status and headers, and its body to stream."""
+
+    status: int
+    headers: dict[str, str]
+    chunks: AsyncIterator[bytes]
+    close: Callable[[], Awaitable[None]]  # called once the body is sent or abandoned
+
+
+Passthrough = LocalFile | Streamed
+
+
 class Origin(Protocol):
     async def stat(self, key: str) -> ObjectInfo | None:
         """The current identity of `key` without reading it, or None when only a fetch can tell.
@@ -36,8 +57,9 @@ class Origin(Protocol):
     async def fetch(self, key: str) -> Original:
         """The whole original, at most `max_source_bytes` long (TooLarge beyond)."""
 
-    async def passthrough(self, key: str, request: Request) -> Response:
-        """The original as the origin serves it, streamed, for requests without a pipeline."""
+    async def passthrough(self, key: str, method: str, headers: Mapping[str, str]) -> Passthrough:
+        """The original as the origin serves it, for requests without a pipeline. `headers` are the
+        client's request headers: the conditional and range ones are the origin's to answer."""
 
     async def aclose(self) -> None: ...
 

@@ -6,14 +6,12 @@ import asyncio
 import mimetypes
 import os
 import stat as statmod
+from collections.abc import Mapping
 from email.utils import formatdate
-
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
 
 from imgproxy.config import ConfigError, Settings
 from imgproxy.errors import NotFound, TooLarge
-from imgproxy.origin import ObjectInfo, Original
+from imgproxy.origin import LocalFile, ObjectInfo, Original
 
 
 class FolderOrigin:
@@ -54,12 +52,10 @@ class FolderOrigin:
             raise TooLarge(f"original is over the limit of {self.max_bytes} bytes")
         return Original(info_from_stat(path, st), data)
 
-    async def passthrough(self, key: str, request: Request) -> Response:
+    async def passthrough(self, key: str, method: str, headers: Mapping[str, str]) -> LocalFile:
         path = self.path_of(key)
         st = await asyncio.to_thread(regular_file_stat, path)
-        info = info_from_stat(path, st)
-        headers = {"ETag": info.etag or "", "Last-Modified": info.last_modified or ""}
-        return FileResponse(path, headers=headers, media_type=info.content_type, stat_result=st)
+        return LocalFile(path, st, info_from_stat(path, st))
 
     async def aclose(self) -> None:
         pass

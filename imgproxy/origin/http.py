@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
 from cachetools import LRUCache
-from starlette.background import BackgroundTask
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
 
 from imgproxy import __version__
 from imgproxy.capped import read_capped
 from imgproxy.config import Settings
 from imgproxy.errors import BadGateway, GatewayTimeout, NotFound, TooLarge
-from imgproxy.origin import ObjectInfo, Original
+from imgproxy.origin import ObjectInfo, Original, Streamed
 
 T = TypeVar("T")
 
@@ -26,8 +23,15 @@ T = TypeVar("T")
 FORWARDED_REQUEST_HEADERS = ("if-none-match", "if-modified-since", "range", "if-range")
 # Response headers a passthrough carries back to the client.
 FORWARDED_RESPONSE_HEADERS = (
-    "content-type", "content-length", "content-encoding", "content-range", "accept-ranges",
-    "etag", "last-modified", "cache-control", "expires",
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "content-range",
+    "accept-ranges",
+    "etag",
+    "last-modified",
+    "cache-control",
+    "expires",
 )
 
 
@@ -81,9 +85,9 @@ class HTTPOrigin:
 
         return await self._call(download())
 
-    async def passthrough(self, key: str, request: Request) -> Response:
-        headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
-        outgoing = self.client.build_request(request.method, self.url_of(key), headers=headers)
+    async def passthrough(self, key: str, method: str, headers: Mapping[str, str]) -> Streamed:
+        forwarded_request = {name: headers[name] for name in FORWARDED_REQUEST_HEADERS if name in headers}
+        outgoing = self.client.build_request(method, self.url_of(key), headers=forwarded_request)
         deadline = asyncio.get_running_loop().time() + self.deadline
         response = await self._call(self.client.send(outgoing, stream=True))
         try:
@@ -92,10 +96,7 @@ class HTTPOrigin:
             await response.aclose()
             raise
         forwarded = {name: response.headers[name] for name in FORWARDED_RESPONSE_HEADERS if name in response.headers}
-        return StreamingResponse(
-            within(response.aiter_raw(), deadline), status_code=response.status_code, headers=forwarded,
-            background=BackgroundTask(response.aclose),
-        )
+        return Streamed(response.status_code, forwarded, within(response.aiter_raw(), deadline), response.aclose)
 
     async def aclose(self) -> None:
         await self.client.aclose()
