@@ -4,14 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test samples bench eval clean
+.PHONY: run test check samples bench eval clean
 
 # The demo listens on 127.0.0.1 only, so its detect APIs are open unless the environment says otherwise.
 run: $(INSTALLED) samples/grace_hopper.jpg
 	IMGPROXY_API_OPEN=$${IMGPROXY_API_OPEN:-1} $(BIN)/imgproxy serve
 
-test: $(INSTALLED)
+test: $(INSTALLED) check
 	$(BIN)/python -m pytest
+
+# A lint, format or type finding fails this target, and with it `make test` and CI.
+check: $(INSTALLED)
+	$(BIN)/ruff check imgproxy tests bench
+	$(BIN)/ruff format --check imgproxy tests bench
+	$(BIN)/mypy imgproxy
 
 samples: samples/grace_hopper.jpg
 

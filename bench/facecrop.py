@@ -14,17 +14,16 @@ import statistics
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.timing import floor_decode, timed  # noqa: E402
-from imgproxy.config import Settings  # noqa: E402
-from imgproxy.faces.detect import detection_scale  # noqa: E402
-from imgproxy.faces.finder import FaceFinder  # noqa: E402
-from imgproxy.pipeline.parse import parse_pipeline  # noqa: E402
-from imgproxy.pipeline.run import run  # noqa: E402
-from imgproxy.pipeline.state import Context, Encoded  # noqa: E402
-from imgproxy.samples import jpeg_bytes, large_photo  # noqa: E402
+from bench.timing import floor_decode, timed
+from imgproxy.config import Settings
+from imgproxy.faces.detect import detection_scale
+from imgproxy.faces.finder import FaceFinder
+from imgproxy.pipeline.parse import parse_pipeline
+from imgproxy.pipeline.run import run
+from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.samples import jpeg_bytes, large_photo
 
 
 def main() -> None:
@@ -50,7 +49,11 @@ def main() -> None:
     median_crop, median_floor = statistics.median(crop_ms), statistics.median(floor_ms)
     print(f"source: 4000x3000 JPEG, {len(data) / 1e6:.1f} MB; facecrop2 decodes at {decoded.width}x{decoded.height}")
     print(f"{'what':<34}{'median ms':>10}{'p90 ms':>9}")
-    for name, values in ((f"facecrop2/{args.size}", crop_ms), ("floor: draft decode, same scale", floor_ms), ("full decode (for scale)", full_ms)):
+    for name, values in (
+        (f"facecrop2/{args.size}", crop_ms),
+        ("floor: draft decode, same scale", floor_ms),
+        ("full decode (for scale)", full_ms),
+    ):
         print(f"{name:<34}{statistics.median(values):>10.1f}{statistics.quantiles(values, n=10)[-1]:>9.1f}")
     print(f"ratio facecrop2 / floor: {median_crop / median_floor:.2f}  (aim: <= 1.6 and < 30 ms)")
 

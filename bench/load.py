@@ -29,7 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from imgproxy.samples import write_samples  # noqa: E402
+from imgproxy.samples import write_samples
 
 SCENARIOS = [
     ("cached facecrop2 (LRU hits)", {}, ["/grace_hopper.jpg?facecrop2/200x200"]),
@@ -49,7 +49,9 @@ def start(folder: Path, workers: int, **settings: str) -> tuple[subprocess.Popen
     env = {**os.environ, "IMGPROXY_ACCESS_LOG": "0", **{"IMGPROXY_" + k.upper(): v for k, v in settings.items()}}
     process = subprocess.Popen(
         [sys.executable, "-m", "imgproxy", "serve", "--port", str(port), "--origin", str(folder), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -89,7 +91,9 @@ end
 def run_wrk(url: str, script: Path, seconds: float, connections: int) -> dict[str, str]:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     found = {"req/s": re.search(r"Requests/sec:\s+([\d.]+)", out)[1]}
     for pct in ("50", "99"):
@@ -125,7 +129,9 @@ def main() -> None:
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=60)
-            print(f"{name:<34}{float(found['req/s']):>9.0f}{found['ok/s']:>8}{found['shed']:>6}{found['50']:>10}{found['99']:>10}")
+            print(
+                f"{name:<34}{float(found['req/s']):>9.0f}{found['ok/s']:>8}{found['shed']:>6}{found['50']:>10}{found['99']:>10}"
+            )
 
 
 if __name__ == "__main__":

@@ -19,14 +19,15 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.timing import floor_decode, timed  # noqa: E402
-from imgproxy.config import Settings  # noqa: E402
-from imgproxy.faces.finder import FaceFinder  # noqa: E402
-from imgproxy.imaging.resize import Region, imageview2  # noqa: E402
-from imgproxy.pipeline.parse import parse_pipeline  # noqa: E402
-from imgproxy.pipeline.run import run  # noqa: E402
-from imgproxy.pipeline.state import Context, Encoded  # noqa: E402
-from imgproxy.samples import jpeg_bytes, large_photo  # noqa: E402
+from bench.timing import floor_decode, timed
+from imgproxy.config import Settings
+from imgproxy.faces.finder import FaceFinder
+from imgproxy.imaging.resize import Region, imageview2
+from imgproxy.pipeline.imageview2 import ImageView2
+from imgproxy.pipeline.parse import parse_pipeline
+from imgproxy.pipeline.run import run
+from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.samples import jpeg_bytes, large_photo
 
 SIZE = (4000, 3000)
 
@@ -41,7 +42,8 @@ def main() -> None:
     settings = Settings(cache_bytes=0)
     pipeline = parse_pipeline(args.op, settings.max_pipeline_ops)
     op = pipeline.ops[0]
-    scale = min(1.0, Region.of(SIZE, *imageview2(SIZE, op.mode, op.width, op.height)).scale)  # type: ignore[attr-defined]
+    assert isinstance(op, ImageView2), "--op must be an imageView2 op"
+    scale = min(1.0, Region.of(SIZE, *imageview2(SIZE, op.mode, op.width, op.height)).scale)
     original = Encoded(data, "image/jpeg")
 
     def process() -> bytes:
@@ -53,8 +55,10 @@ def main() -> None:
     floor_ms = timed(lambda: floor_decode(data, scale), args.runs)
     full_ms = timed(lambda: floor_decode(data, 1.0), max(5, args.runs // 6))
 
-    print(f"source: {SIZE[0]}x{SIZE[1]} JPEG, {len(data) / 1e6:.1f} MB; {args.op} gives {out.width}x{out.height} "
-          f"{out.format}, decoding at {decoded.width}x{decoded.height}")
+    print(
+        f"source: {SIZE[0]}x{SIZE[1]} JPEG, {len(data) / 1e6:.1f} MB; {args.op} gives {out.width}x{out.height} "
+        f"{out.format}, decoding at {decoded.width}x{decoded.height}"
+    )
     print(f"{'what':<34}{'median ms':>10}{'p90 ms':>9}")
     for name, values in ((args.op, op_ms), ("floor: draft decode, same scale", floor_ms), ("full decode (for scale)", full_ms)):
         print(f"{name:<34}{statistics.median(values):>10.1f}{statistics.quantiles(values, n=10)[-1]:>9.1f}")

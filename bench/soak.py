@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from load import start, wrk_script  # noqa: E402
+from load import start, wrk_script
 
-from imgproxy.samples import write_samples  # noqa: E402
+from imgproxy.samples import write_samples
 
 PATHS = [
     path
@@ -62,7 +62,8 @@ def soak(folder: Path, script: Path, cache_bytes: int, seconds: float, connectio
     try:
         subprocess.run(
             ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url],
-            capture_output=True, check=True,
+            capture_output=True,
+            check=True,
         )
         done.set()
         sampler.join()
@@ -90,7 +91,9 @@ def main() -> None:
         for cache in (256 * 2**20, 32 * 2**20):
             print(f"  cache {cache >> 20} MiB: {args.seconds:g} s...", file=sys.stderr)
             samples, idle = soak(folder / "samples", script, cache, args.seconds, args.connections)
-            print(f"{cache >> 20:>5} MiB{min(samples):>10.0f}{statistics.median(samples):>10.0f}{max(samples):>10.0f}{idle:>10.0f}")
+            print(
+                f"{cache >> 20:>5} MiB{min(samples):>10.0f}{statistics.median(samples):>10.0f}{max(samples):>10.0f}{idle:>10.0f}"
+            )
 
 
 if __name__ == "__main__":

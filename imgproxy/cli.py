@@ -27,7 +27,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".
 T = TypeVar("T")
 
 
-def logging_config(level: str) -> dict:
+def logging_config(level: str) -> dict[str, Any]:
     """uvicorn applies this in every worker process, so workers log like the parent."""
     return {
         "version": 1,
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imgproxy", description="A face-aware image proxy for object storage.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the download path and the APIs over HTTP")
-    for (env, flag, default, help), f in zip(describe(), fields(Settings)):
+    for (env, flag, default, help), f in zip(describe(), fields(Settings), strict=True):
         serve.add_argument(flag, dest=f.name, metavar="VALUE", help=f"{help} [{env}, default {default}]")
 
     detect = commands.add_parser("detect", help="print the facedetect JSON of image files, one line per file")
@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_jobs(command: argparse.ArgumentParser) -> None:
     cores = os.cpu_count() or 1
-    command.add_argument("--jobs", type=int, default=cores, metavar="N", help=f"images processed at once [default {cores}, one per core]")
+    command.add_argument(
+        "--jobs", type=int, default=cores, metavar="N", help=f"images processed at once [default {cores}, one per core]"
+    )
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -92,7 +94,8 @@ def serve(args: argparse.Namespace) -> None:
         access_log=False,
         timeout_graceful_shutdown=30,
         http="imgproxy.http.protocol:GuardedProtocol",
-        timeout_keep_alive=settings.keep_alive_timeout,
+        # uvicorn annotates it int, but hands it to loop.call_later, which takes fractions of a second.
+        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
     )
 
 
@@ -232,7 +235,7 @@ def run_files(
 
     pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="imgproxy-cli")
     try:
-        yield from zip(files, pool.map(one, files))
+        yield from zip(files, pool.map(one, files), strict=True)
     finally:
         pool.shutdown(cancel_futures=True)  # on Ctrl-C, do not work through the rest of the folder first
 

@@ -35,29 +35,67 @@ class Settings:
     workers: int = _setting(1, "uvicorn worker processes (each has its own caches and thread pool).", minimum=1)
     threads: int = _setting(0, "Threads for decode, detection and encode per process; 0 means one per core.", minimum=0)
     queue: int = _setting(0, "Jobs that may wait for a thread before requests get 429; 0 means 8 per thread.", minimum=0)
-    cache_bytes: int = _setting(256 * 2**20, "Bytes of processed results kept in memory; 0 turns off the result and detection caches.", minimum=0)
+    cache_bytes: int = _setting(
+        256 * 2**20, "Bytes of processed results kept in memory; 0 turns off the result and detection caches.", minimum=0
+    )
     max_age: int = _setting(30 * 86400, "Cache-Control max-age of processed results, in seconds.", minimum=0)
     quality: int = _setting(75, "JPEG and WebP quality when the URL names none (Qiniu's default, 75).", minimum=1)
     max_source_bytes: int = _setting(20 * 2**20, "Largest original the proxy will process, in bytes (413 beyond).", minimum=1)
-    max_source_pixels: int = _setting(50_000_000, "Largest original in pixels, read from the header before decoding (413 beyond).", minimum=1)
+    max_source_pixels: int = _setting(
+        50_000_000, "Largest original in pixels, read from the header before decoding (413 beyond).", minimum=1
+    )
     max_output_side: int = _setting(9999, "Largest output width or height in pixels (400 beyond).", minimum=1)
     max_output_pixels: int = _setting(25_000_000, "Largest output area in pixels (400 beyond).", minimum=1)
     max_pipeline_ops: int = _setting(30, "Most ops one pipeline may chain (400 beyond).", minimum=1)
-    max_pixel_work: int = _setting(250_000_000, "Pixels one pipeline may read and write in all, estimated from the header before it runs (400 beyond).", minimum=1)
-    process_timeout: float = _setting(5.0, "Seconds the work of one request may take from when it is handed to the thread pool, checked between steps and frames (503 beyond).", minimum=0.001)
+    max_pixel_work: int = _setting(
+        250_000_000,
+        "Pixels one pipeline may read and write in all, estimated from the header before it runs (400 beyond).",
+        minimum=1,
+    )
+    process_timeout: float = _setting(
+        5.0,
+        "Seconds the work of one request may take from when it is handed to the thread pool,"
+        " checked between steps and frames (503 beyond).",
+        minimum=0.001,
+    )
     origin_connect_timeout: float = _setting(3.0, "Seconds to connect to an HTTP origin (504 beyond).", minimum=0.001)
     origin_timeout: float = _setting(15.0, "Seconds for a whole origin fetch, headers and body (504 beyond).", minimum=0.001)
-    origin_ttl: float = _setting(60.0, "Seconds an HTTP original's ETag is trusted before it is revalidated; 0 revalidates every request.", minimum=0)
+    origin_ttl: float = _setting(
+        60.0, "Seconds an HTTP original's ETag is trusted before it is revalidated; 0 revalidates every request.", minimum=0
+    )
     debug_headers: bool = _setting(False, "Add X-Face-Count and X-Crop-Box to facecrop2 answers.")
     api_keys: str = _setting("", "Access keys as AK:SK pairs, comma-separated: they sign download tokens and API requests.")
-    api_open: bool = _setting(False, "Serve the detect APIs without keys; without it and without IMGPROXY_API_KEYS they answer 401.")
-    private_downloads: bool = _setting(False, "Require a Qiniu private-download token (&e=<deadline>&token=<AK>:<sign>) on every download URL.")
-    max_request_bytes: int = _setting(32 * 2**20, "Largest request body the detect APIs accept, in bytes (413 beyond); base64 makes an image a third larger than its file.", minimum=1)
-    url_allowlist: str = _setting("", "Hosts and networks (names, IPs or CIDRs, comma-separated) that image_url may fetch from although they are private, loopback or link-local.")
-    max_connections: int = _setting(1000, "Open client connections per worker process; one beyond them is answered 503 and closed at once.", minimum=1)
+    api_open: bool = _setting(
+        False, "Serve the detect APIs without keys; without it and without IMGPROXY_API_KEYS they answer 401."
+    )
+    private_downloads: bool = _setting(
+        False, "Require a Qiniu private-download token (&e=<deadline>&token=<AK>:<sign>) on every download URL."
+    )
+    max_request_bytes: int = _setting(
+        32 * 2**20,
+        "Largest request body the detect APIs accept, in bytes (413 beyond); base64 makes an image a third larger than its file.",
+        minimum=1,
+    )
+    url_allowlist: str = _setting(
+        "",
+        "Hosts and networks (names, IPs or CIDRs, comma-separated) that image_url may fetch from"
+        " although they are private, loopback or link-local.",
+    )
+    max_connections: int = _setting(
+        1000, "Open client connections per worker process; one beyond them is answered 503 and closed at once.", minimum=1
+    )
     max_header_bytes: int = _setting(32 * 1024, "Largest request line plus headers, in bytes (431 beyond).", minimum=1024)
-    header_timeout: float = _setting(10.0, "Seconds a client has to send a request's line and headers, from connecting or from the request's first byte (408 and closed beyond).", minimum=0.001)
-    keep_alive_timeout: float = _setting(75.0, "Seconds an idle keep-alive connection stays open; longer than nginx's upstream keepalive_timeout (60).", minimum=0.001)
+    header_timeout: float = _setting(
+        10.0,
+        "Seconds a client has to send a request's line and headers, from connecting or from the request's first byte"
+        " (408 and closed beyond).",
+        minimum=0.001,
+    )
+    keep_alive_timeout: float = _setting(
+        75.0,
+        "Seconds an idle keep-alive connection stays open; longer than nginx's upstream keepalive_timeout (60).",
+        minimum=0.001,
+    )
     body_timeout: float = _setting(60.0, "Seconds a client has to send a detect API request's body (408 beyond).", minimum=0.001)
     access_log: bool = _setting(True, "Log one line per request.")
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
@@ -69,7 +107,7 @@ class Settings:
         for f in fields(cls):
             raw = environ.get(env_name(f.name))
             if raw is not None:
-                values[f.name] = parse_value(f.name, f.type, raw, f.metadata["minimum"])
+                values[f.name] = parse_value(f.name, str(f.type), raw, f.metadata["minimum"])
         return cls(**values)
 
     def __post_init__(self) -> None:
@@ -167,6 +205,7 @@ def parse_allowlist(text: str) -> Allowlist:
 
 def describe() -> list[tuple[str, str, str, str]]:
     """(env name, flag, default, help) for every setting: the CLI help and the README table."""
+
     def shown(value: Any) -> str:
         return ("1" if value else "0") if isinstance(value, bool) else str(value)
 

@@ -4,11 +4,14 @@ from prometheus_client import Counter, Histogram
 
 REQUESTS = Counter("imgproxy_requests_total", "Requests answered, by first op and status.", ["op", "status"])
 LATENCY = Histogram(
-    "imgproxy_request_seconds", "Time to answer a request, by first op.", ["op"],
+    "imgproxy_request_seconds",
+    "Time to answer a request, by first op.",
+    ["op"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 RESULT_CACHE = Counter("imgproxy_result_cache_total", "Processed-result cache lookups.", ["outcome"])
 DETECTION = Histogram(
-    "imgproxy_detection_seconds", "Face detection time per image (cache misses only).",
+    "imgproxy_detection_seconds",
+    "Face detection time per image (cache misses only).",
     buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )

@@ -95,14 +95,16 @@ def start_proxy(origin: str, log_dir: Path, **settings: str) -> Proxy:
     log = log_dir / f"proxy-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "imgproxy", "serve", "--host", "127.0.0.1", "--port", str(port), "--origin", origin],
-        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url + "/readyz", process)
-    except Exception:
+    except Exception as exc:
         process.kill()
-        raise RuntimeError(log.read_text(errors="replace")[-3000:])
+        raise RuntimeError(log.read_text(errors="replace")[-3000:]) from exc
     return Proxy(url, process, log)
 
 
@@ -158,7 +160,8 @@ def start_nginx(config: str, prefix: Path, ready_url: str) -> subprocess.Popen:
     conf.write_text(config)
     process = subprocess.Popen(
         ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off; pid nginx.pid;"],
-        stdout=subprocess.DEVNULL, stderr=(prefix / "stderr.log").open("wb"),
+        stdout=subprocess.DEVNULL,
+        stderr=(prefix / "stderr.log").open("wb"),
     )
     try:
         deadline = time.monotonic() + 15

@@ -9,20 +9,23 @@ ETAG = '"abc"'
 LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
 
 
-@pytest.mark.parametrize("headers,expected", [
-    ({}, False),
-    ({"if-none-match": '"abc"'}, True),
-    ({"if-none-match": 'W/"abc"'}, True),
-    ({"if-none-match": '"x", "abc"'}, True),
-    ({"if-none-match": "*"}, True),
-    ({"if-none-match": '"other"'}, False),
-    ({"if-modified-since": "Wed, 21 Oct 2026 07:28:00 GMT"}, True),
-    ({"if-modified-since": "Thu, 22 Oct 2026 07:28:00 GMT"}, True),
-    ({"if-modified-since": "Tue, 20 Oct 2026 07:28:00 GMT"}, False),
-    ({"if-modified-since": "not a date"}, False),
-    # If-None-Match wins when both are present (RFC 9110 13.2.2)
-    ({"if-none-match": '"other"', "if-modified-since": "Thu, 22 Oct 2026 07:28:00 GMT"}, False),
-])
+@pytest.mark.parametrize(
+    "headers,expected",
+    [
+        ({}, False),
+        ({"if-none-match": '"abc"'}, True),
+        ({"if-none-match": 'W/"abc"'}, True),
+        ({"if-none-match": '"x", "abc"'}, True),
+        ({"if-none-match": "*"}, True),
+        ({"if-none-match": '"other"'}, False),
+        ({"if-modified-since": "Wed, 21 Oct 2026 07:28:00 GMT"}, True),
+        ({"if-modified-since": "Thu, 22 Oct 2026 07:28:00 GMT"}, True),
+        ({"if-modified-since": "Tue, 20 Oct 2026 07:28:00 GMT"}, False),
+        ({"if-modified-since": "not a date"}, False),
+        # If-None-Match wins when both are present (RFC 9110 13.2.2)
+        ({"if-none-match": '"other"', "if-modified-since": "Thu, 22 Oct 2026 07:28:00 GMT"}, False),
+    ],
+)
 def test_is_not_modified(headers, expected):
     assert is_not_modified(Headers(headers), ETAG, LAST_MODIFIED) is expected
 

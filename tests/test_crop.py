@@ -22,12 +22,15 @@ def test_head_and_shoulders_adds_hair_above_and_more_below():
     assert grown.center[0] == face.center[0]
 
 
-@pytest.mark.parametrize("image,target,expected", [
-    ((1000, 500), (100, 100), (500, 500)),
-    ((500, 1000), (100, 100), (500, 500)),
-    ((1000, 500), (400, 100), (1000, 250)),
-    ((1000, 500), (100, 400), (125, 500)),
-])
+@pytest.mark.parametrize(
+    "image,target,expected",
+    [
+        ((1000, 500), (100, 100), (500, 500)),
+        ((500, 1000), (100, 100), (500, 500)),
+        ((1000, 500), (400, 100), (1000, 250)),
+        ((1000, 500), (100, 400), (125, 500)),
+    ],
+)
 def test_largest_window(image, target, expected):
     assert largest_window(image, target) == expected
 
@@ -45,14 +48,17 @@ def test_window_has_target_aspect_and_at_least_target_size(target):
     assert window.w / window.h == pytest.approx(target[0] / target[1], rel=0.02)
 
 
-@pytest.mark.parametrize("region", [
-    Box(0, 0, 80, 80),          # top-left corner
-    Box(920, 0, 80, 80),        # top-right corner
-    Box(0, 720, 80, 80),        # bottom-left corner
-    Box(920, 720, 80, 80),      # bottom-right corner
-    Box(-50, 300, 120, 120),    # sticking out of the left edge
-    Box(950, -40, 120, 120),    # sticking out of the top-right
-])
+@pytest.mark.parametrize(
+    "region",
+    [
+        Box(0, 0, 80, 80),  # top-left corner
+        Box(920, 0, 80, 80),  # top-right corner
+        Box(0, 720, 80, 80),  # bottom-left corner
+        Box(920, 720, 80, 80),  # bottom-right corner
+        Box(-50, 300, 120, 120),  # sticking out of the left edge
+        Box(950, -40, 120, 120),  # sticking out of the top-right
+    ],
+)
 def test_window_is_clamped_inside_the_image_at_every_edge(region):
     image = (1000, 800)
     window = crop_window(region, image, (300, 200))

@@ -3,8 +3,8 @@
 import re
 
 import pytest
-
 from conftest import REPO
+
 from imgproxy.config import describe
 
 SETTINGS = {env for env, *_ in describe()}

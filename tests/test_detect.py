@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -82,10 +83,10 @@ def test_the_plan_covers_the_image_at_every_level_and_sees_the_smallest_face(siz
     assert min_face * MODEL_SIDE / max(finest.w, finest.h) >= FINE_FACE - 1e-9
     # Each level's windows overlap by the widest face it must find whole: what the coarser one
     # is not trusted for.
-    for coarser, finer in zip(plan, plan[1:]):
+    for coarser, finer in pairwise(plan):
         starts = sorted({p.window.x for p in finer})
         side = finer[0].window.w
-        assert all(b - a <= side - coarser[0].smallest + 1e-9 for a, b in zip(starts, starts[1:]))
+        assert all(b - a <= side - coarser[0].smallest + 1e-9 for a, b in pairwise(starts))
 
 
 def test_the_plan_is_chosen_from_the_image_size_and_the_smallest_face() -> None:
@@ -99,7 +100,7 @@ def test_the_plan_is_chosen_from_the_image_size_and_the_smallest_face() -> None:
 def test_spread_reaches_both_ends_with_the_overlap() -> None:
     starts = spread(1000, 192, 40)
     assert starts[0] == 0 and starts[-1] + 192 == pytest.approx(1000)
-    assert all(b - a <= 192 - 40 for a, b in zip(starts, starts[1:]))
+    assert all(b - a <= 192 - 40 for a, b in pairwise(starts))
     assert spread(150, 192, 40) == [0.0]
 
 
@@ -112,7 +113,9 @@ def test_merge_keeps_a_trusted_box_with_the_best_score_of_its_cluster() -> None:
     assert [f.score for f in merged] == [0.9, 0.5]
 
 
-@pytest.mark.parametrize("degrees, transpose", [(90, Image.Transpose.ROTATE_270), (180, Image.Transpose.ROTATE_180), (270, Image.Transpose.ROTATE_90)])
+@pytest.mark.parametrize(
+    "degrees, transpose", [(90, Image.Transpose.ROTATE_270), (180, Image.Transpose.ROTATE_180), (270, Image.Transpose.ROTATE_90)]
+)
 def test_unrotate_point_undoes_a_clockwise_turn(degrees: int, transpose: Image.Transpose) -> None:
     image = Image.new("L", (40, 30))
     image.putpixel((7, 3), 255)
@@ -158,7 +161,7 @@ def test_every_face_of_a_group_is_found_where_it_was_pasted(group) -> None:
     image, spots, sizes = group
     faces = detect(image).faces
     assert len(faces) == len(spots)
-    for spot, size, face in zip(spots, sizes, faces):  # largest first, as pasted
+    for spot, size, face in zip(spots, sizes, faces, strict=True):  # largest first, as pasted
         assert holds(spot, face)
         assert face.box.w == pytest.approx(size, rel=0.25)
 
@@ -188,10 +191,13 @@ def test_min_face_ratio_skips_the_search_for_small_faces_but_keeps_the_main_ones
     everything = detect(photo).faces
     main = detect(photo, DetectOptions(min_face_ratio=0.5)).faces
     assert len(main) >= 2  # Grace Hopper and the astronaut
-    assert all(face.box.iou(other.box) > 0.8 for face, other in zip(main, everything))
+    assert all(face.box.iou(other.box) > 0.8 for face, other in zip(main, everything, strict=False))
 
 
-@pytest.mark.parametrize("transpose, orientation", [(Image.Transpose.ROTATE_90, 90), (Image.Transpose.ROTATE_180, 180), (Image.Transpose.ROTATE_270, 270)])
+@pytest.mark.parametrize(
+    "transpose, orientation",
+    [(Image.Transpose.ROTATE_90, 90), (Image.Transpose.ROTATE_180, 180), (Image.Transpose.ROTATE_270, 270)],
+)
 def test_the_rotation_search_finds_turned_faces_and_says_how(transpose: Image.Transpose, orientation: int) -> None:
     upright = place(background((800, 600), seed=6), grace_hopper(), 300, (250, 100))
     (expected,) = detect(upright).faces

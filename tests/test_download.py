@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import Proxy, error_of, start_proxy, stop
 from images import decode, faces_in, png_bomb
+
 from imgproxy.samples import astronaut, jpeg_bytes
 
 
@@ -20,14 +20,17 @@ def crop_box(response: httpx.Response) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
-@pytest.mark.parametrize("name,size", [
-    ("grace_hopper.jpg", (200, 200)),
-    ("grace_hopper.jpg", (300, 150)),
-    ("astronaut.jpg", (120, 200)),
-    ("large.jpg", (200, 200)),
-    ("edge.jpg", (300, 300)),
-    ("small_face.jpg", (200, 200)),  # a ~140 px face on a 3000x2000 canvas
-])
+@pytest.mark.parametrize(
+    "name,size",
+    [
+        ("grace_hopper.jpg", (200, 200)),
+        ("grace_hopper.jpg", (300, 150)),
+        ("astronaut.jpg", (120, 200)),
+        ("large.jpg", (200, 200)),
+        ("edge.jpg", (300, 300)),
+        ("small_face.jpg", (200, 200)),  # a ~140 px face on a 3000x2000 canvas
+    ],
+)
 def test_crop_is_centred_on_the_face(proxy: Proxy, samples_dir: Path, name: str, size: tuple[int, int]):
     response = proxy.get(f"/{name}?facecrop2/{size[0]}x{size[1]}")
     assert response.status_code == 200, response.text
@@ -130,13 +133,16 @@ def bad_files(samples_dir: Path) -> dict[str, bytes]:
     return files
 
 
-@pytest.mark.parametrize("name,status,message", [
-    ("html.jpg", 415, "not an image, or a format this proxy cannot read"),
-    ("truncated.jpg", 415, "image data is truncated or corrupt"),
-    ("garbage.jpg", 415, ""),
-    ("bomb.png", 413, "image is 30000x30000 (900.0 MP), over the limit of 50 MP"),
-    ("empty.jpg", 415, "not an image: the body is empty"),
-])
+@pytest.mark.parametrize(
+    "name,status,message",
+    [
+        ("html.jpg", 415, "not an image, or a format this proxy cannot read"),
+        ("truncated.jpg", 415, "image data is truncated or corrupt"),
+        ("garbage.jpg", 415, ""),
+        ("bomb.png", 413, "image is 30000x30000 (900.0 MP), over the limit of 50 MP"),
+        ("empty.jpg", 415, "not an image: the body is empty"),
+    ],
+)
 def test_bad_input_gets_a_clear_error_and_the_server_keeps_serving(proxy: Proxy, bad_files, name, status, message):
     assert message in error_of(proxy.get(f"/{name}?facecrop2/100x100"), status)
     # ignore-error answers the original bytes unchanged, with the original's type
@@ -145,7 +151,9 @@ def test_bad_input_gets_a_clear_error_and_the_server_keeps_serving(proxy: Proxy,
     assert proxy.get("/grace_hopper.jpg?facecrop2/64x64").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/grace_hopper.jpg?facecrop2/800x200/ignore-error/1", "/no_face.jpg?facecrop2/200x200/ignore-error/1"])
+@pytest.mark.parametrize(
+    "path", ["/grace_hopper.jpg?facecrop2/800x200/ignore-error/1", "/no_face.jpg?facecrop2/200x200/ignore-error/1"]
+)
 def test_ignore_error_answers_the_original(proxy: Proxy, samples_dir: Path, path: str):
     response = proxy.get(path)
     assert response.status_code == 200
@@ -153,10 +161,19 @@ def test_ignore_error_answers_the_original(proxy: Proxy, samples_dir: Path, path
     assert response.content == (samples_dir / path[1:].split("?")[0]).read_bytes()
 
 
-@pytest.mark.parametrize("path", [
-    "/missing.jpg?facecrop2/100x100", "/missing.jpg", "/..%2F..%2Fetc%2Fpasswd", "/%2e%2e/%2e%2e/etc/passwd",
-    "/a%2Fb.jpg", "//etc/passwd", "/escape.jpg", "/escape.jpg?facecrop2/10x10",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/missing.jpg?facecrop2/100x100",
+        "/missing.jpg",
+        "/..%2F..%2Fetc%2Fpasswd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/a%2Fb.jpg",
+        "//etc/passwd",
+        "/escape.jpg",
+        "/escape.jpg?facecrop2/10x10",
+    ],
+)
 def test_missing_or_escaping_keys_are_404(proxy: Proxy, samples_dir: Path, tmp_path: Path, path: str):
     outside = tmp_path / "secret.jpg"
     outside.write_bytes((samples_dir / "grace_hopper.jpg").read_bytes())
@@ -166,11 +183,14 @@ def test_missing_or_escaping_keys_are_404(proxy: Proxy, samples_dir: Path, tmp_p
     assert error_of(httpx.get(proxy.url + path, timeout=30), 404) == "Document not found"
 
 
-@pytest.mark.parametrize("query,message", [
-    ("facecrop2/abc", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got 'abc'"),
-    ("nosuchop/1", "unknown op 'nosuchop'"),
-    ("|".join(["facecrop2/10x10"] * 31), "pipeline has 31 ops, over the limit of 30"),
-])
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ("facecrop2/abc", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got 'abc'"),
+        ("nosuchop/1", "unknown op 'nosuchop'"),
+        ("|".join(["facecrop2/10x10"] * 31), "pipeline has 31 ops, over the limit of 30"),
+    ],
+)
 def test_malformed_pipelines_are_400(proxy: Proxy, query: str, message: str):
     assert error_of(proxy.get(f"/grace_hopper.jpg?{query}"), 400) == message
 
@@ -224,6 +244,7 @@ def test_access_log_has_one_line_per_request(proxy: Proxy):
 def test_overload_is_shed_with_429_and_the_server_recovers(samples_dir: Path, tmp_path: Path):
     busy = start_proxy(str(samples_dir), tmp_path, threads="1", queue="1", cache_bytes="0", access_log="0")
     try:
+
         def crop(side: int) -> httpx.Response:
             return busy.get(f"/large.jpg?facecrop2/{side}x{side}")
 

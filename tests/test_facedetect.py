@@ -50,26 +50,35 @@ def largest(body: dict) -> list[float]:
 
 
 def test_canonical_spelling_orders_options_and_drops_defaults():
-    op = parse("rotate/1/max/3/landmarks/0/minsize/40/ignore-error/0".split("/"))
+    op = parse(["rotate", "1", "max", "3", "landmarks", "0", "minsize", "40", "ignore-error", "0"])
     assert op.canonical() == "facedetect/max/3/minsize/40/rotate/1"
     assert parse([]).canonical() == "facedetect"
-    assert parse("draw/1/crop/200x100/landmarks/1".split("/")).canonical() == "facedetect/landmarks/1/draw/1/crop/200x100"
+    assert parse(["draw", "1", "crop", "200x100", "landmarks", "1"]).canonical() == "facedetect/landmarks/1/draw/1/crop/200x100"
 
 
 def test_options_are_read_into_detection_options():
-    op = parse("landmarks/1/attributes/1/max/2/minsize/64/rotate/1".split("/"))
+    op = parse(["landmarks", "1", "attributes", "1", "max", "2", "minsize", "64", "rotate", "1"])
     assert op.options == NativeOptions(DetectOptions(max_faces=2, min_face_size=64, rotate=True), landmarks=True, attributes=True)
 
 
 @pytest.mark.parametrize(
     "args, named",
     [
-        ("max/0", "max"), ("max/-1", "max"), ("max/1001", "max"), ("max/two", "max"),
-        ("minsize/5", "minsize"), ("minsize/100000", "minsize"), ("landmarks/2", "landmarks"),
-        ("rotate/yes", "rotate"), ("crop/200x200", "crop"), ("draw/1/crop/0x10", "crop"),
-        ("draw/1/attributes/1", "attributes"), ("size/3", "size"), ("max", "max"),
+        ("max/0", "max"),
+        ("max/-1", "max"),
+        ("max/1001", "max"),
+        ("max/two", "max"),
+        ("minsize/5", "minsize"),
+        ("minsize/100000", "minsize"),
+        ("landmarks/2", "landmarks"),
+        ("rotate/yes", "rotate"),
+        ("crop/200x200", "crop"),
+        ("draw/1/crop/0x10", "crop"),
+        ("draw/1/attributes/1", "attributes"),
+        ("size/3", "size"),
+        ("max", "max"),
     ],
-)  # fmt: skip
+)
 def test_bad_options_are_400_naming_the_option(args: str, named: str):
     with pytest.raises(BadRequest) as caught:
         parse(args.split("/"))
@@ -87,21 +96,38 @@ def test_the_detection_decode_is_the_detectors_own_scaled_to_the_smallest_face_w
 FACE = Face(Box(10.04, 20.06, 30.0, 40.0), 0.912345, {"right_eye": (15.06, 25.04), "left_eye": (32.0, 25.0)})
 SMALL = Face(Box(100.0, 100.0, 12.0, 12.0), 0.6, {})
 ANALYSIS = FaceAnalysis(
-    landmarks=((1.04, 2.06),) * 478, yaw=10.04, pitch=-5.06, roll=1.0, right_eye_ratio=0.2912, left_eye_ratio=0.05,
-    mouth_ratio=0.30004, right_eye_open=True, left_eye_open=False, mouth_open=True, laplacian_variance=120.0,
-    blur=0.2, illumination=130.04, completeness=0.9876,
-)  # fmt: skip
+    landmarks=((1.04, 2.06),) * 478,
+    yaw=10.04,
+    pitch=-5.06,
+    roll=1.0,
+    right_eye_ratio=0.2912,
+    left_eye_ratio=0.05,
+    mouth_ratio=0.30004,
+    right_eye_open=True,
+    left_eye_open=False,
+    mouth_open=True,
+    laplacian_variance=120.0,
+    blur=0.2,
+    illumination=130.04,
+    completeness=0.9876,
+)
 
 
 def test_native_json_shape_and_rounding():
     body = native_json((640, 480), Detection([FACE, SMALL], 90), NativeOptions())
     assert body == {
-        "width": 640, "height": 480, "orientation": 90,
+        "width": 640,
+        "height": 480,
+        "orientation": 90,
         "faces": [
-            {"box": [10.0, 20.1, 30.0, 40.0], "score": 0.9123, "keypoints": {"right_eye": [15.1, 25.0], "left_eye": [32.0, 25.0]}},
+            {
+                "box": [10.0, 20.1, 30.0, 40.0],
+                "score": 0.9123,
+                "keypoints": {"right_eye": [15.1, 25.0], "left_eye": [32.0, 25.0]},
+            },
             {"box": [100.0, 100.0, 12.0, 12.0], "score": 0.6, "keypoints": {}},
         ],
-    }  # fmt: skip
+    }
     json.dumps(body)  # plain JSON types only
 
 
@@ -165,7 +191,7 @@ def test_json_shape_and_units_on_a_photo(hopper: bytes):
     areas = [face["box"][2] * face["box"][3] for face in body["faces"]]
     assert areas == sorted(areas, reverse=True)
     x, y, w, h = largest(body)
-    assert 120 < w < 300 and 0.8 < h / w < 1.25 and 0 <= x and x + w <= 512 and 0 <= y and y + h <= 600
+    assert 120 < w < 300 and 0.8 < h / w < 1.25 and x >= 0 and x + w <= 512 and y >= 0 and y + h <= 600
     face = body["faces"][0]
     assert 0.5 <= face["score"] <= 1 and set(face["keypoints"]) == KEYPOINTS
     assert not {"landmarks", *ATTRIBUTES} & face.keys()
@@ -208,7 +234,7 @@ def test_minsize_leaves_out_smaller_faces():
 def test_landmarks_are_478_points_inside_the_image(hopper: bytes):
     face = native("facedetect/landmarks/1/max/1", hopper)["faces"][0]
     assert len(face["landmarks"]) == 478 and not ATTRIBUTES & face.keys()
-    x, y, w, h = face["box"]
+    x, _, w, _ = face["box"]
     assert all(0 <= px < 512 and 0 <= py < 600 for px, py in face["landmarks"])
     assert x < np.mean([p[0] for p in face["landmarks"]]) < x + w
 
@@ -227,7 +253,7 @@ def test_attributes_of_a_small_face_in_a_large_photo_match_the_portrait():
     # Hopper's face is ~75 px wide in the detection decode of this photo: the mesh needs a finer one.
     data = samples.jpeg_bytes(samples.place(samples.background((3000, 2000), seed=1), samples.grace_hopper(), 360, (2100, 500)))
     face = native("facedetect/attributes/1/landmarks/1/max/1", data)["faces"][0]
-    x, y, w, h = face["box"]
+    x, _, w, _ = face["box"]
     assert 2100 < x < 2300 and all(x - w < px < x + 2 * w for px, _ in face["landmarks"])
     assert face["eyes"]["left_open"] and abs(face["pose"]["yaw"]) < 20 and face["quality"]["blur"] < 0.5
 
@@ -241,7 +267,7 @@ def test_draw_answers_the_photo_at_its_size_with_the_box_in_red(hopper: bytes):
     body = native("facedetect/max/1", hopper)
     picture = apply("facedetect/draw/1/max/1", hopper)
     assert isinstance(picture, Raster) and picture.format == "JPEG" and picture.image.size == (512, 600)
-    x, y, w, h = (round(v) for v in largest(body))
+    x, y, _, h = (round(v) for v in largest(body))
     pixels = np.asarray(picture.image)
     left_edge = pixels[y + h // 4 : y + 3 * h // 4, x]
     assert np.mean([near(p, BOX, 60) for p in left_edge]) > 0.9
@@ -273,7 +299,7 @@ def test_exif_rotated_object_on_the_download_path(proxy):
 
 def test_draw_shows_the_window_facecrop2_chooses(proxy):
     crop = proxy.get("/grace_hopper.jpg?facecrop2/200x200")
-    x, y, w, h = (int(v) for v in crop.headers["x-crop-box"].split(","))
+    x, y, w, _ = (int(v) for v in crop.headers["x-crop-box"].split(","))
     response = proxy.get("/grace_hopper.jpg?facedetect/draw/1/crop/200x200")
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     picture = Image.open(io.BytesIO(response.content))

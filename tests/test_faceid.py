@@ -8,13 +8,14 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import requests
-from PIL import Image
 from conftest import REPO, Proxy, start_proxy, stop
 from images import png_bomb
+from PIL import Image
 
 from imgproxy import samples
 from imgproxy.api.faceid import FACEID, QUALITY_THRESHOLD, orientation, quality, read_rotation
@@ -52,10 +53,21 @@ def test_multi_oriented_detection_is_0_or_1_and_nothing_else():
 
 def test_quality_moves_face_plus_plus_threshold_onto_faceids():
     face = FaceAnalysis(
-        landmarks=(), yaw=0.0, pitch=0.0, roll=0.0, right_eye_ratio=0.3, left_eye_ratio=0.3, mouth_ratio=0.0,
-        right_eye_open=True, left_eye_open=True, mouth_open=False, laplacian_variance=300.0, blur=0.0,
-        illumination=128.0, completeness=1.0,
-    )  # fmt: skip
+        landmarks=(),
+        yaw=0.0,
+        pitch=0.0,
+        roll=0.0,
+        right_eye_ratio=0.3,
+        left_eye_ratio=0.3,
+        mouth_ratio=0.0,
+        right_eye_open=True,
+        left_eye_open=True,
+        mouth_open=False,
+        laplacian_variance=300.0,
+        blur=0.0,
+        illumination=128.0,
+        completeness=1.0,
+    )
     assert quality(None) == 0.0
     assert quality(face) == pytest.approx(100)
     at_threshold = replace(face, completeness=0.701)
@@ -99,15 +111,18 @@ def keyed(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def open_api(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     """No keys, IMGPROXY_API_OPEN=1; small body and image limits."""
     proxy = start_proxy(
-        str(samples_dir), tmp_path_factory.mktemp("logs"),
-        api_open="1", max_request_bytes=str(3_000_000), max_source_bytes=str(1_000_000),
-    )  # fmt: skip
+        str(samples_dir),
+        tmp_path_factory.mktemp("logs"),
+        api_open="1",
+        max_request_bytes=str(3_000_000),
+        max_source_bytes=str(1_000_000),
+    )
     yield proxy
     stop(proxy.process)
 
 
-def post(proxy: Proxy, **kwargs: object) -> httpx.Response:
-    return httpx.post(proxy.url + DETECT, timeout=60, **kwargs)  # type: ignore[arg-type]
+def post(proxy: Proxy, **kwargs: Any) -> httpx.Response:
+    return httpx.post(proxy.url + DETECT, timeout=60, **kwargs)
 
 
 def upload(proxy: Proxy, data: bytes, **fields: str) -> httpx.Response:
@@ -124,11 +139,11 @@ def error_of(response: httpx.Response, status: int) -> str:
 
 
 def seed_example() -> str:
-    """The seed's curl example, with its two en dashes ("–F") typed as the hyphens curl needs."""
+    """The seed's curl example, with the two en dashes it has for "-F" typed as the hyphens curl needs."""
     if not SEED.exists():
         pytest.skip(f"the seed {SEED} is not checked out beside the repository")
     line = next(line for line in SEED.read_text().splitlines() if line.startswith("curl "))
-    return line.replace("–F", "-F")
+    return line.replace("\N{EN DASH}F", "-F")
 
 
 def test_the_seeds_curl_example(keyed: Proxy, tmp_path: Path):
@@ -182,7 +197,9 @@ def test_a_sideways_photo_is_found_only_with_multi_oriented_detection(keyed: Pro
     (face,) = upload(keyed, data, multi_oriented_detection="1").json()["faces"]
     assert face["orientation"] == 90  # the top of her head points right
     # The box is in the sideways photo (600x512): wider on its short side than the upright one.
-    assert face["rect"]["width"] == pytest.approx(196 / 600, abs=0.03) and face["rect"]["height"] == pytest.approx(196 / 512, abs=0.03)
+    assert face["rect"]["width"] == pytest.approx(196 / 600, abs=0.03) and face["rect"]["height"] == pytest.approx(
+        196 / 512, abs=0.03
+    )
     # Quality is measured on the face turned upright, so a sideways photo loses nothing.
     assert face["quality"] > QUALITY_THRESHOLD
     upright = upload(keyed, hopper_bytes(), multi_oriented_detection="1").json()["faces"][0]
@@ -202,13 +219,21 @@ def test_a_tiny_image_is_no_face_not_an_error(keyed: Proxy):
         ({"data": {"api_key": "k", "api_secret": "wrong"}}, 403, "AUTHORIZATION_ERROR"),
         ({"data": KEYS}, 400, "MISSING_ARGUMENTS:image"),
         ({"data": {**KEYS, "image": "not a file"}}, 400, "BAD_ARGUMENTS:image"),
-        ({"data": {**KEYS, "multi_oriented_detection": "2"}, "files": {"image": ("a.jpg", b"x")}}, 400, "BAD_ARGUMENTS:multi_oriented_detection"),
+        (
+            {"data": {**KEYS, "multi_oriented_detection": "2"}, "files": {"image": ("a.jpg", b"x")}},
+            400,
+            "BAD_ARGUMENTS:multi_oriented_detection",
+        ),
         ({"data": KEYS, "files": {"image": ("a.jpg", b"<html>hello</html>")}}, 400, "IMAGE_ERROR_UNSUPPORTED_FORMAT"),
         ({"data": KEYS, "files": {"image": ("a.txt", b"plain text")}}, 400, "IMAGE_ERROR_UNSUPPORTED_FORMAT"),
-        ({"data": KEYS, "files": {"image": ("a.jpg", samples.jpeg_bytes(samples.background((5000, 100))))}}, 400, "INVALID_IMAGE_SIZE:image"),
+        (
+            {"data": KEYS, "files": {"image": ("a.jpg", samples.jpeg_bytes(samples.background((5000, 100))))}},
+            400,
+            "INVALID_IMAGE_SIZE:image",
+        ),
         ({"data": KEYS, "files": {"image": ("a.png", png_bomb())}}, 400, "INVALID_IMAGE_SIZE:image"),
     ],
-)  # fmt: skip
+)
 def test_errors_have_the_seeds_codes_and_statuses(keyed: Proxy, kwargs: dict, status: int, code: str):
     assert error_of(post(keyed, **kwargs), status) == code
 

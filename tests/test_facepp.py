@@ -8,31 +8,49 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 import requests
-from PIL import Image
 from conftest import REPO, Proxy, start_proxy, stop
 from images import png_bomb
+from PIL import Image
 from starlette.exceptions import HTTPException
 
 from imgproxy import samples
 from imgproxy.api.facepp import (
-    FACEPP, MAX_IMAGE_BYTES, QUALITY_THRESHOLD, Query, Rectangle, chosen_source, face_token, headpose_json,
-    read_attributes, read_query, read_rectangle,
-)  # fmt: skip
+    FACEPP,
+    MAX_IMAGE_BYTES,
+    QUALITY_THRESHOLD,
+    Query,
+    Rectangle,
+    chosen_source,
+    face_token,
+    headpose_json,
+    read_attributes,
+    read_query,
+    read_rectangle,
+)
 from imgproxy.api.facepp_landmarks import LANDMARKS_83, LANDMARKS_106, named_points
 from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import BadBase64, BodyTooLarge, EmptyImage, FilePart, ImageTooLarge, MalformedBody, NotAFile
 from imgproxy.api.megvii import (
-    Call, Failure, InvalidImageSize, MegviiError, face_quality, frontality, key_matches, lighting, refusal,
-)  # fmt: skip
+    Call,
+    Failure,
+    InvalidImageSize,
+    MegviiError,
+    face_quality,
+    frontality,
+    key_matches,
+    lighting,
+    refusal,
+)
 from imgproxy.errors import Overloaded, TooLarge, Unsupported
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import detect
@@ -47,51 +65,108 @@ EYE_NAMES = {
     f"{side}_eye_{part}"
     for side in ("left", "right")
     for part in (
-        "bottom", "center", "left_corner", "lower_left_quarter", "lower_right_quarter", "pupil", "right_corner",
-        "top", "upper_left_quarter", "upper_right_quarter",
+        "bottom",
+        "center",
+        "left_corner",
+        "lower_left_quarter",
+        "lower_right_quarter",
+        "pupil",
+        "right_corner",
+        "top",
+        "upper_left_quarter",
+        "upper_right_quarter",
     )
-}  # fmt: skip
+}
 NAMES_83 = EYE_NAMES | {
-    "contour_chin", *(f"contour_{side}{i}" for side in ("left", "right") for i in range(1, 10)),
-    *(f"{side}_eyebrow_{part}" for side in ("left", "right") for part in (
-        "left_corner", "lower_left_quarter", "lower_middle", "lower_right_quarter", "right_corner",
-        "upper_left_quarter", "upper_middle", "upper_right_quarter")),
-    "mouth_left_corner", "mouth_right_corner", "mouth_lower_lip_bottom", "mouth_lower_lip_top",
-    "mouth_upper_lip_bottom", "mouth_upper_lip_top",
+    "contour_chin",
+    *(f"contour_{side}{i}" for side in ("left", "right") for i in range(1, 10)),
+    *(
+        f"{side}_eyebrow_{part}"
+        for side in ("left", "right")
+        for part in (
+            "left_corner",
+            "lower_left_quarter",
+            "lower_middle",
+            "lower_right_quarter",
+            "right_corner",
+            "upper_left_quarter",
+            "upper_middle",
+            "upper_right_quarter",
+        )
+    ),
+    "mouth_left_corner",
+    "mouth_right_corner",
+    "mouth_lower_lip_bottom",
+    "mouth_lower_lip_top",
+    "mouth_upper_lip_bottom",
+    "mouth_upper_lip_top",
     *(f"mouth_{lip}_lip_{side}_contour{i}" for lip in ("lower", "upper") for side in ("left", "right") for i in (1, 2, 3)),
     *(f"nose_contour_{side}{i}" for side in ("left", "right") for i in (1, 2, 3)),
-    "nose_contour_lower_middle", "nose_left", "nose_right", "nose_tip",
-}  # fmt: skip
+    "nose_contour_lower_middle",
+    "nose_left",
+    "nose_right",
+    "nose_tip",
+}
 NAMES_106 = EYE_NAMES | {
-    "contour_chin", *(f"contour_{side}{i}" for side in ("left", "right") for i in range(1, 17)),
-    "left_eyebrow_left_corner", "left_eyebrow_upper_left_quarter", "left_eyebrow_upper_middle",
-    "left_eyebrow_upper_right_quarter", "left_eyebrow_upper_right_corner", "left_eyebrow_lower_left_quarter",
-    "left_eyebrow_lower_middle", "left_eyebrow_lower_right_quarter", "left_eyebrow_lower_right_corner",
-    "right_eyebrow_right_corner", "right_eyebrow_upper_right_quarter", "right_eyebrow_upper_middle",
-    "right_eyebrow_upper_left_quarter", "right_eyebrow_upper_left_corner", "right_eyebrow_lower_right_quarter",
-    "right_eyebrow_lower_middle", "right_eyebrow_lower_left_quarter", "right_eyebrow_lower_left_corner",
-    *(f"nose_bridge{i}" for i in (1, 2, 3)), "nose_tip", "nose_middle_contour",
+    "contour_chin",
+    *(f"contour_{side}{i}" for side in ("left", "right") for i in range(1, 17)),
+    "left_eyebrow_left_corner",
+    "left_eyebrow_upper_left_quarter",
+    "left_eyebrow_upper_middle",
+    "left_eyebrow_upper_right_quarter",
+    "left_eyebrow_upper_right_corner",
+    "left_eyebrow_lower_left_quarter",
+    "left_eyebrow_lower_middle",
+    "left_eyebrow_lower_right_quarter",
+    "left_eyebrow_lower_right_corner",
+    "right_eyebrow_right_corner",
+    "right_eyebrow_upper_right_quarter",
+    "right_eyebrow_upper_middle",
+    "right_eyebrow_upper_left_quarter",
+    "right_eyebrow_upper_left_corner",
+    "right_eyebrow_lower_right_quarter",
+    "right_eyebrow_lower_middle",
+    "right_eyebrow_lower_left_quarter",
+    "right_eyebrow_lower_left_corner",
+    *(f"nose_bridge{i}" for i in (1, 2, 3)),
+    "nose_tip",
+    "nose_middle_contour",
     *(f"nose_{side}_contour{i}" for side in ("left", "right") for i in range(1, 6)),
-    "mouth_left_corner", "mouth_right_corner", "mouth_upper_lip_top", "mouth_upper_lip_bottom",
-    "mouth_lower_lip_top", "mouth_lower_lip_bottom",
+    "mouth_left_corner",
+    "mouth_right_corner",
+    "mouth_upper_lip_top",
+    "mouth_upper_lip_bottom",
+    "mouth_lower_lip_top",
+    "mouth_lower_lip_bottom",
     *(f"mouth_upper_lip_{side}_contour{i}" for side in ("left", "right") for i in (1, 2, 3, 4)),
     *(f"mouth_lower_lip_{side}_contour{i}" for side in ("left", "right") for i in (1, 2, 3)),
-}  # fmt: skip
+}
 
 
 def analysis(**changes: object) -> FaceAnalysis:
     """A sharp, well-lit, frontal, whole face; `changes` make it worse."""
     face = FaceAnalysis(
-        landmarks=(), yaw=0.0, pitch=0.0, roll=0.0, right_eye_ratio=0.3, left_eye_ratio=0.3, mouth_ratio=0.0,
-        right_eye_open=True, left_eye_open=True, mouth_open=False, laplacian_variance=300.0, blur=0.0,
-        illumination=128.0, completeness=1.0,
-    )  # fmt: skip
+        landmarks=(),
+        yaw=0.0,
+        pitch=0.0,
+        roll=0.0,
+        right_eye_ratio=0.3,
+        left_eye_ratio=0.3,
+        mouth_ratio=0.0,
+        right_eye_open=True,
+        left_eye_open=True,
+        mouth_open=False,
+        laplacian_variance=300.0,
+        blur=0.0,
+        illumination=128.0,
+        completeness=1.0,
+    )
     return replace(face, **changes)
 
 
-def code_of(call: object) -> str:
+def code_of(call: Callable[[], object]) -> str:
     with pytest.raises(MegviiError) as raised:
-        call()  # type: ignore[operator]
+        call()
     return raised.value.failure.code
 
 
@@ -118,9 +193,11 @@ def test_options_have_the_seed_defaults_and_empty_means_not_given():
     assert read_query({"return_landmark": "", "calculate_all": " ", "face_rectangle": "", "return_attributes": ""}) == Query()
     assert read_query({"return_landmark": "2", "calculate_all": "1"}) == Query(landmark=2, calculate_all=True)
     for fields, named in (
-        ({"return_landmark": "3"}, "return_landmark"), ({"return_landmark": "yes"}, "return_landmark"),
-        ({"calculate_all": "2"}, "calculate_all"), ({"return_landmark": FilePart("a", None, b"1")}, "return_landmark"),
-    ):  # fmt: skip
+        ({"return_landmark": "3"}, "return_landmark"),
+        ({"return_landmark": "yes"}, "return_landmark"),
+        ({"calculate_all": "2"}, "calculate_all"),
+        ({"return_landmark": FilePart("a", None, b"1")}, "return_landmark"),
+    ):
         assert code_of(lambda fields=fields: read_query(fields)) == f"BAD_ARGUMENTS:{named}"
 
 
@@ -161,7 +238,7 @@ def test_image_precedence_is_file_then_base64_then_url():
         (Overloaded("x"), "image_file", Failure(403, "CONCURRENCY_LIMIT_EXCEEDED")),
         (ValueError("a bug"), "image_file", None),
     ],
-)  # fmt: skip
+)
 def test_each_shared_input_error_has_its_face_plus_plus_code(exc: Exception, image: str | None, failure: Failure | None):
     assert FACEPP.failure_of(exc, image) == failure
 
@@ -226,7 +303,12 @@ def test_named_points_sit_where_their_names_say(hopper_points, table):
     p = {name: (point["x"], point["y"]) for name, point in named_points(hopper_points, table).items()}
     # Face++'s left is the image's left.
     assert p["left_eye_pupil"][0] < p["nose_tip"][0] < p["right_eye_pupil"][0]
-    assert p["left_eye_left_corner"][0] < p["left_eye_right_corner"][0] < p["right_eye_left_corner"][0] < p["right_eye_right_corner"][0]
+    assert (
+        p["left_eye_left_corner"][0]
+        < p["left_eye_right_corner"][0]
+        < p["right_eye_left_corner"][0]
+        < p["right_eye_right_corner"][0]
+    )
     assert p["mouth_left_corner"][0] < p["mouth_upper_lip_top"][0] < p["mouth_right_corner"][0]
     assert p["left_eyebrow_upper_middle"][1] < p["left_eye_top"][1] < p["left_eye_bottom"][1] < p["nose_tip"][1]
     assert p["nose_tip"][1] < p["mouth_upper_lip_top"][1] < p["mouth_lower_lip_bottom"][1] < p["contour_chin"][1]
@@ -275,8 +357,8 @@ def keyed(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     stop(proxy.process)
 
 
-def post(proxy: Proxy, **kwargs: object) -> httpx.Response:
-    return httpx.post(proxy.url + DETECT, timeout=60, **kwargs)  # type: ignore[arg-type]
+def post(proxy: Proxy, **kwargs: Any) -> httpx.Response:
+    return httpx.post(proxy.url + DETECT, timeout=60, **kwargs)
 
 
 def upload(proxy: Proxy, data: bytes, **fields: str) -> httpx.Response:
@@ -429,17 +511,41 @@ def image_file(image: Image.Image, format: str) -> bytes:
         ({"data": {**KEYS, "image_base64": "!!not base64!!"}}, 400, "BAD_ARGUMENTS:image_base64"),
         ({"data": {**KEYS, "image_file": "text, not a file"}}, 400, "BAD_ARGUMENTS:image_file"),
         ({"data": KEYS, "files": {"image_url": ("u.txt", b"http://x/a.jpg")}}, 400, "BAD_ARGUMENTS:image_url"),
-        ({"data": KEYS, "files": {"image_file": ("a.jpg", b"<html>hello</html>")}}, 400, "IMAGE_ERROR_UNSUPPORTED_FORMAT:image_file"),
+        (
+            {"data": KEYS, "files": {"image_file": ("a.jpg", b"<html>hello</html>")}},
+            400,
+            "IMAGE_ERROR_UNSUPPORTED_FORMAT:image_file",
+        ),
         ({"data": KEYS, "files": {"image_file": ("a.jpg", b"")}}, 400, "IMAGE_ERROR_UNSUPPORTED_FORMAT:image_file"),
-        ({"data": {**KEYS, "image_base64": base64.b64encode(b"plain text").decode()}}, 400, "IMAGE_ERROR_UNSUPPORTED_FORMAT:image_base64"),
-        ({"data": KEYS, "files": {"image_file": ("a.gif", image_file(samples.grace_hopper(), "GIF"))}}, 400, "IMAGE_ERROR_UNSUPPORTED_FORMAT:image_file"),
-        ({"data": KEYS, "files": {"image_file": ("a.jpg", samples.jpeg_bytes(samples.background((20, 20))))}}, 400, "INVALID_IMAGE_SIZE:image_file"),
-        ({"data": KEYS, "files": {"image_file": ("a.jpg", samples.jpeg_bytes(samples.background((5000, 100))))}}, 400, "INVALID_IMAGE_SIZE:image_file"),
+        (
+            {"data": {**KEYS, "image_base64": base64.b64encode(b"plain text").decode()}},
+            400,
+            "IMAGE_ERROR_UNSUPPORTED_FORMAT:image_base64",
+        ),
+        (
+            {"data": KEYS, "files": {"image_file": ("a.gif", image_file(samples.grace_hopper(), "GIF"))}},
+            400,
+            "IMAGE_ERROR_UNSUPPORTED_FORMAT:image_file",
+        ),
+        (
+            {"data": KEYS, "files": {"image_file": ("a.jpg", samples.jpeg_bytes(samples.background((20, 20))))}},
+            400,
+            "INVALID_IMAGE_SIZE:image_file",
+        ),
+        (
+            {"data": KEYS, "files": {"image_file": ("a.jpg", samples.jpeg_bytes(samples.background((5000, 100))))}},
+            400,
+            "INVALID_IMAGE_SIZE:image_file",
+        ),
         ({"data": KEYS, "files": {"image_file": ("a.png", png_bomb())}}, 400, "INVALID_IMAGE_SIZE:image_file"),
-        ({"data": KEYS, "files": [("image_file", ("a.jpg", b"1")), ("image_file", ("b.jpg", b"2"))]}, 400, "BAD_ARGUMENTS:request_body"),
+        (
+            {"data": KEYS, "files": [("image_file", ("a.jpg", b"1")), ("image_file", ("b.jpg", b"2"))]},
+            400,
+            "BAD_ARGUMENTS:request_body",
+        ),
         ({"content": b"--x--", "headers": {"content-type": "multipart/form-data"}}, 400, "BAD_ARGUMENTS:request_body"),
     ],
-)  # fmt: skip
+)
 def test_errors_have_the_seeds_codes_and_statuses(keyed: Proxy, kwargs: dict, status: int, code: str):
     assert error_of(post(keyed, **kwargs), status) == code
 
@@ -494,9 +600,13 @@ def allowing(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """An open proxy (no keys) that may fetch from 127.0.0.1, with a short download timeout and a
     3 MB request limit, and a server beside it that takes 3 s to answer."""
     proxy = start_proxy(
-        str(samples_dir), tmp_path_factory.mktemp("logs"),
-        api_open="1", url_allowlist="127.0.0.1", origin_timeout="1", max_request_bytes=str(3_000_000),
-    )  # fmt: skip
+        str(samples_dir),
+        tmp_path_factory.mktemp("logs"),
+        api_open="1",
+        url_allowlist="127.0.0.1",
+        origin_timeout="1",
+        max_request_bytes=str(3_000_000),
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -545,5 +655,3 @@ def test_an_open_api_checks_no_keys(allowing: tuple[Proxy, str]):
     proxy, _ = allowing
     response = post(proxy, data={"api_key": "any", "api_secret": "thing"}, files={"image_file": ("a.jpg", hopper_bytes())})
     assert response.status_code == 200 and response.json()["face_num"] == 1
-
-

@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-
 from conftest import FACES_DEV, Proxy, start_proxy, stop
+
 from imgproxy.faces.box import Box
 
 pytestmark = pytest.mark.skipif(not FACES_DEV.is_dir(), reason="../shared/data/faces-dev is not beside the repo")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import Nginx, Proxy, error_of, free_port, start_proxy, stop
 from images import decode, faces_in
+
 from imgproxy.samples import astronaut, grace_hopper, jpeg_bytes
 
 
@@ -121,11 +121,13 @@ def test_a_trickling_original_is_cut_off_at_the_origin_timeout(via_nginx: Proxy,
     """Without a pipeline the original streams through; the whole-fetch deadline still holds."""
     full = (nginx_origin.root / "large.jpg").stat().st_size
     received = 0
-    with pytest.raises(httpx.RemoteProtocolError):
-        with httpx.stream("GET", via_nginx.url + "/slow/large.jpg", timeout=60) as response:
-            assert response.status_code == 200
-            for chunk in response.iter_raw():
-                received += len(chunk)
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream("GET", via_nginx.url + "/slow/large.jpg", timeout=60) as response,
+    ):
+        assert response.status_code == 200
+        for chunk in response.iter_raw():
+            received += len(chunk)
     assert received < full
     assert via_nginx.get("/grace_hopper.jpg?facecrop2/90x90").status_code == 200
 

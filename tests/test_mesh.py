@@ -153,7 +153,7 @@ def test_grayscale_input_and_worker_threads_agree(cameraman: Image.Image) -> Non
 def test_eye_and_mouth_ratios_from_points() -> None:
     points = np.zeros((478, 2))
     # An eye 30 px wide whose lids are 6 and 12 px apart: (6 + 12) / (2 * 30).
-    for index, xy in zip(RIGHT_EYE, [(0, 0), (10, -3), (20, -6), (30, 0), (20, 6), (10, 3)]):
+    for index, xy in zip(RIGHT_EYE, [(0, 0), (10, -3), (20, -6), (30, 0), (20, 6), (10, 3)], strict=True):
         points[index] = xy
     assert eye_ratio(points, RIGHT_EYE) == pytest.approx(0.3)
     mouth = [MOUTH.right_corner, MOUTH.left_corner, MOUTH.upper_inner, MOUTH.lower_inner]

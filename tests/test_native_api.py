@@ -12,14 +12,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 from conftest import Proxy, error_of, start_proxy, stop
 from images import png_bomb
+from PIL import Image
 
 from imgproxy import samples
 from imgproxy.api.fetch import (
-    MAX_REDIRECTS, FetchPolicy, URLRefused, URLTooLarge, URLUnreachable, allowed_address, checked_url, fetch, is_public,
-)  # fmt: skip
+    MAX_REDIRECTS,
+    FetchPolicy,
+    URLRefused,
+    URLTooLarge,
+    URLUnreachable,
+    allowed_address,
+    checked_url,
+    fetch,
+    is_public,
+)
 from imgproxy.api.inputs import BadBase64, EmptyImage, ImageTooLarge, NotAFile, base64_bytes
 from imgproxy.config import ConfigError, Settings, parse_allowlist
 
@@ -42,13 +50,31 @@ def hopper(samples_dir: Path) -> bytes:
 @pytest.mark.parametrize(
     "address, public",
     [
-        ("8.8.8.8", True), ("2606:4700::1111", True), ("127.0.0.1", False), ("127.0.0.2", False), ("10.1.2.3", False),
-        ("172.16.0.1", False), ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
-        ("0.0.0.0", False), ("224.0.0.1", False), ("240.0.0.1", False), ("255.255.255.255", False), ("::1", False),
-        ("::", False), ("fe80::1", False), ("fc00::1", False), ("ff02::1", False), ("::ffff:127.0.0.1", False),
-        ("::ffff:8.8.8.8", True), ("2002:7f00:1::1", False), ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::808:808", True),
+        ("8.8.8.8", True),
+        ("2606:4700::1111", True),
+        ("127.0.0.1", False),
+        ("127.0.0.2", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("240.0.0.1", False),
+        ("255.255.255.255", False),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("ff02::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:8.8.8.8", True),
+        ("2002:7f00:1::1", False),
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::808:808", True),
     ],
-)  # fmt: skip
+)
 def test_only_public_unicast_addresses_are_public(address: str, public: bool):
     assert is_public(ipaddress.ip_address(address)) is public
 
@@ -58,7 +84,7 @@ def test_the_allowlist_names_hosts_and_networks():
     loopback, private, other = (ipaddress.ip_address(a) for a in ("127.0.0.1", "10.9.9.9", "192.168.0.1"))
     assert allowed_address("images.internal", [other], allow) == other  # the name is trusted whatever it resolves to
     assert allowed_address("x", [private, loopback], allow) == private
-    with pytest.raises(URLRefused, match="192.168.0.1"):
+    with pytest.raises(URLRefused, match=r"192\.168\.0\.1"):
         allowed_address("x", [private, other], allow)  # one bad address refuses the host
     with pytest.raises(URLRefused):
         allowed_address("x", [], allow)
@@ -71,7 +97,9 @@ def test_the_allowlist_setting_is_checked_at_start():
             Settings(url_allowlist=bad)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/a.jpg", "file:///etc/passwd", "example.com/a.jpg", "http:///a.jpg", "http://[::1/"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/a.jpg", "file:///etc/passwd", "example.com/a.jpg", "http:///a.jpg", "http://[::1/"]
+)
 def test_only_http_urls_with_a_host(url: str):
     with pytest.raises(URLRefused):
         checked_url(url)
@@ -106,7 +134,7 @@ def test_a_redirect_to_a_private_address_is_refused():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(301, headers={"Location": "http://internal.example/secret"})
 
-    with pytest.raises(URLRefused, match="10.0.0.1"):
+    with pytest.raises(URLRefused, match=r"10\.0\.0\.1"):
         fetch_with(handler)
 
 
@@ -231,12 +259,20 @@ def test_rotate_reports_the_orientation(proxy: Proxy):
         ({"json": {"image_url": "ftp://example.com/a.jpg"}}, 400, "http or https"),
         ({"json": {"image_url": 42}}, 400, "image_url"),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_answer_json_errors(proxy: Proxy, kwargs: dict, status: int, says: str):
     assert says in error_of(post(proxy, **kwargs), status)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/grace_hopper.jpg", "http://localhost:{port}/grace_hopper.jpg", "http://[::1]/a.jpg", "http://169.254.169.254/latest/meta-data/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/grace_hopper.jpg",
+        "http://localhost:{port}/grace_hopper.jpg",
+        "http://[::1]/a.jpg",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)
 def test_image_url_to_a_local_address_is_refused(proxy: Proxy, url: str):
     port = httpx.URL(proxy.url).port
     assert "refused" in error_of(post(proxy, json={"image_url": url.format(port=port)}), 400)
@@ -288,10 +324,14 @@ def allowing(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """A proxy that may fetch from 127.0.0.1 (not from the rest of 127/8), with small limits, and a
     misbehaving web server on 127.0.0.1 beside it."""
     proxy = start_proxy(
-        str(samples_dir), tmp_path_factory.mktemp("logs"),
-        url_allowlist="127.0.0.1", max_request_bytes=str(400_000), max_source_bytes=str(150_000), origin_timeout="1.5",
+        str(samples_dir),
+        tmp_path_factory.mktemp("logs"),
+        url_allowlist="127.0.0.1",
+        max_request_bytes=str(400_000),
+        max_source_bytes=str(150_000),
+        origin_timeout="1.5",
         api_open="1",
-    )  # fmt: skip
+    )
     Misbehaving.proxy_url = proxy.url
     server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -321,7 +361,12 @@ def test_redirects_are_followed_and_each_hop_is_checked(allowing: tuple[Proxy, s
 
 @pytest.mark.parametrize(
     "path, status, says",
-    [("/loop", 502, "redirected more than"), ("/missing", 502, "answered 404"), ("/slow", 504, "timed out"), ("/html", 415, "not an image")],
+    [
+        ("/loop", 502, "redirected more than"),
+        ("/missing", 502, "answered 404"),
+        ("/slow", 504, "timed out"),
+        ("/html", 415, "not an image"),
+    ],
 )
 def test_image_url_failures(allowing: tuple[Proxy, str], path: str, status: int, says: str):
     proxy, server = allowing
@@ -378,5 +423,7 @@ def test_with_keys_a_configured_pair_is_required(keyed: Proxy, hopper: bytes, au
 
 
 def test_a_configured_pair_is_accepted(keyed: Proxy, hopper: bytes):
-    response = httpx.post(keyed.url + "/v1/face/detect", files={"image": ("p.jpg", hopper, "image/jpeg")}, auth=("ak2", "sk2"), timeout=60)
+    response = httpx.post(
+        keyed.url + "/v1/face/detect", files={"image": ("p.jpg", hopper, "image/jpeg")}, auth=("ak2", "sk2"), timeout=60
+    )
     assert response.status_code == 200 and len(response.json()["faces"]) == 1

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import REPO, Proxy, free_port, start_nginx, start_proxy, stop
 
 
@@ -17,10 +16,12 @@ def local_config(example: str, port: int, upstreams: list[Proxy], prefix: Path) 
     servers = [line for line in example.splitlines() if line.strip().startswith("server 127.0.0.1:808")]
     assert len(servers) == 2, "the example names two upstream instances"
     config = example.replace("listen 8080;", f"listen 127.0.0.1:{port};")
-    for line, proxy in zip(servers, upstreams):
+    for line, proxy in zip(servers, upstreams, strict=True):
         config = config.replace(line, line.replace(line.split()[1], proxy.url.removeprefix("http://")))
     config = config.replace("/var/cache/nginx", str(prefix / "cache")).replace("/var/log/nginx", str(prefix))
-    temp_paths = "".join(f"    {kind}_temp_path {prefix}/tmp-{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp_paths = "".join(
+        f"    {kind}_temp_path {prefix}/tmp-{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     config = config.replace("http {\n", "http {\n" + temp_paths, 1)
     # As root (CI), nginx workers would drop to `nobody`, who cannot read pytest's private temp folders.
     return ("user root;\n" if os.geteuid() == 0 else "") + config

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from conftest import Proxy, start_proxy, stop
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-
-from conftest import Proxy, start_proxy, stop
 
 API_PATHS = {"/v1/face/detect", "/facepp/v3/detect", "/faceid/v1/detect", "/face/detect", "/v2/facedetect"}
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Proxy, error_of
+from images import decode
 from PIL import ExifTags, Image, ImageCms, ImageFilter, ImageSequence, TiffImagePlugin
 from qiniu.services.processing.cmd import build_op, pipe_cmd
 
-from conftest import Proxy, error_of
-from images import decode
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, ProxyError
 from imgproxy.faces.finder import FaceFinder
@@ -109,15 +109,30 @@ def image_of(result: Result) -> Image.Image:
 SOURCES = {"L": "ops-landscape.jpg", "P": "ops-portrait.jpg", "S": "ops-small.jpg"}  # 1200x800, 600x900, 150x100
 
 
-@pytest.mark.parametrize("source,mode,bounds,size", [
-    ("L", 0, {"w": 300, "h": 300}, (300, 200)), ("P", 0, {"w": 300, "h": 200}, (200, 300)), ("S", 0, {"w": 300, "h": 300}, (150, 100)),
-    ("L", 1, {"w": 200, "h": 200}, (200, 200)), ("P", 1, {"w": 200}, (200, 200)), ("S", 1, {"w": 100, "h": 400}, (100, 100)),
-    ("L", 2, {"w": 200, "h": 200}, (200, 133)), ("P", 2, {"w": 200, "h": 200}, (133, 200)), ("S", 2, {"w": 200}, (150, 100)),
-    ("L", 3, {"w": 200, "h": 200}, (300, 200)), ("P", 3, {"w": 200}, (200, 300)), ("S", 3, {"w": 300, "h": 300}, (150, 100)),
-    ("L", 4, {"w": 300, "h": 100}, (300, 200)), ("P", 4, {"w": 300, "h": 100}, (200, 300)), ("S", 4, {"w": 300, "h": 200}, (150, 100)),
-    ("L", 5, {"w": 300, "h": 100}, (300, 100)), ("P", 5, {"w": 300, "h": 100}, (100, 300)), ("S", 5, {"w": 300, "h": 200}, (150, 100)),
-    ("L", 2, {}, (1200, 800)),
-])
+@pytest.mark.parametrize(
+    "source,mode,bounds,size",
+    [
+        ("L", 0, {"w": 300, "h": 300}, (300, 200)),
+        ("P", 0, {"w": 300, "h": 200}, (200, 300)),
+        ("S", 0, {"w": 300, "h": 300}, (150, 100)),
+        ("L", 1, {"w": 200, "h": 200}, (200, 200)),
+        ("P", 1, {"w": 200}, (200, 200)),
+        ("S", 1, {"w": 100, "h": 400}, (100, 100)),
+        ("L", 2, {"w": 200, "h": 200}, (200, 133)),
+        ("P", 2, {"w": 200, "h": 200}, (133, 200)),
+        ("S", 2, {"w": 200}, (150, 100)),
+        ("L", 3, {"w": 200, "h": 200}, (300, 200)),
+        ("P", 3, {"w": 200}, (200, 300)),
+        ("S", 3, {"w": 300, "h": 300}, (150, 100)),
+        ("L", 4, {"w": 300, "h": 100}, (300, 200)),
+        ("P", 4, {"w": 300, "h": 100}, (200, 300)),
+        ("S", 4, {"w": 300, "h": 200}, (150, 100)),
+        ("L", 5, {"w": 300, "h": 100}, (300, 100)),
+        ("P", 5, {"w": 300, "h": 100}, (100, 300)),
+        ("S", 5, {"w": 300, "h": 200}, (150, 100)),
+        ("L", 2, {}, (1200, 800)),
+    ],
+)
 def test_imageview2_sizes(proxy: Proxy, files, source, mode, bounds, size):
     response = proxy.get(f"/{SOURCES[source]}?" + build_op("imageView2", str(mode), **bounds))
     assert response.status_code == 200, response.text
@@ -126,22 +141,25 @@ def test_imageview2_sizes(proxy: Proxy, files, source, mode, bounds, size):
     assert decode(response.content).size == size
 
 
-@pytest.mark.parametrize("spec,sizes", [
-    ("!50p", ((600, 400), (300, 450), (75, 50))),
-    ("!33p", ((396, 264), (198, 297), (50, 33))),
-    ("!50px", ((600, 800), (300, 900), (75, 100))),
-    ("!x50p", ((1200, 400), (600, 450), (150, 50))),
-    ("200x", ((200, 133), (200, 300), (200, 133))),
-    ("x200", ((300, 200), (133, 200), (300, 200))),
-    ("200x200", ((200, 133), (133, 200), (200, 133))),
-    ("!200x200r", ((300, 200), (200, 300), (300, 200))),
-    ("200x100!", ((200, 100), (200, 100), (200, 100))),
-    ("200x200>", ((200, 133), (133, 200), (150, 100))),
-    ("200x200<", ((1200, 800), (600, 900), (200, 133))),
-    ("10000@", ((122, 81), (81, 122), (122, 81))),
-])
+@pytest.mark.parametrize(
+    "spec,sizes",
+    [
+        ("!50p", ((600, 400), (300, 450), (75, 50))),
+        ("!33p", ((396, 264), (198, 297), (50, 33))),
+        ("!50px", ((600, 800), (300, 900), (75, 100))),
+        ("!x50p", ((1200, 400), (600, 450), (150, 50))),
+        ("200x", ((200, 133), (200, 300), (200, 133))),
+        ("x200", ((300, 200), (133, 200), (300, 200))),
+        ("200x200", ((200, 133), (133, 200), (200, 133))),
+        ("!200x200r", ((300, 200), (200, 300), (300, 200))),
+        ("200x100!", ((200, 100), (200, 100), (200, 100))),
+        ("200x200>", ((200, 133), (133, 200), (150, 100))),
+        ("200x200<", ((1200, 800), (600, 900), (200, 133))),
+        ("10000@", ((122, 81), (81, 122), (122, 81))),
+    ],
+)
 def test_thumbnail_sizes(proxy: Proxy, files, spec, sizes):
-    for name, size in zip(SOURCES.values(), sizes):
+    for name, size in zip(SOURCES.values(), sizes, strict=True):
         response = proxy.get(f"/{name}?" + build_op("imageMogr2", "auto-orient", thumbnail=spec))
         assert response.status_code == 200, (spec, name, response.text)
         assert decode(response.content).size == size, (spec, name)
@@ -173,17 +191,26 @@ def test_equal_pipelines_share_an_etag(proxy: Proxy, files):
 # --- pixels --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("gravity,origin", [
-    ("NorthWest", (0, 0)), ("North", (100, 0)), ("NorthEast", (200, 0)),
-    ("West", (0, 75)), ("Center", (100, 75)), ("East", (200, 75)),
-    ("SouthWest", (0, 150)), ("South", (100, 150)), ("SouthEast", (200, 150)),
-])
+@pytest.mark.parametrize(
+    "gravity,origin",
+    [
+        ("NorthWest", (0, 0)),
+        ("North", (100, 0)),
+        ("NorthEast", (200, 0)),
+        ("West", (0, 75)),
+        ("Center", (100, 75)),
+        ("East", (200, 75)),
+        ("SouthWest", (0, 150)),
+        ("South", (100, 150)),
+        ("SouthEast", (200, 150)),
+    ],
+)
 def test_crop_gravity_grid_cuts_exact_pixels(gravity, origin):
     source = noise((300, 200))
     out = image_of(process(png_bytes(source), f"imageMogr2/gravity/{gravity}/crop/100x50"))
     left, top = origin
     assert out.size == (100, 50)
-    assert np.array_equal(np.asarray(out), np.asarray(source)[top:top + 50, left:left + 100])
+    assert np.array_equal(np.asarray(out), np.asarray(source)[top : top + 50, left : left + 100])
 
 
 def test_crop_offsets_and_thumbnail_then_crop():
@@ -222,9 +249,15 @@ def test_blur_smooths():
     assert abs(out[20:44, 20:44].mean() - 127.5) < 3 and out[20:44, 20:44].std() < 3
 
 
-@pytest.mark.parametrize("name,pillow,content_type", [
-    ("jpg", "JPEG", "image/jpeg"), ("png", "PNG", "image/png"), ("webp", "WEBP", "image/webp"), ("gif", "GIF", "image/gif"),
-])
+@pytest.mark.parametrize(
+    "name,pillow,content_type",
+    [
+        ("jpg", "JPEG", "image/jpeg"),
+        ("png", "PNG", "image/png"),
+        ("webp", "WEBP", "image/webp"),
+        ("gif", "GIF", "image/gif"),
+    ],
+)
 def test_format_conversion(proxy: Proxy, files, name, pillow, content_type):
     for op in (build_op("imageView2", "2", w=100, format=name), build_op("imageMogr2", None, format=name)):
         response = proxy.get("/ops-landscape.jpg?" + op)
@@ -354,7 +387,11 @@ def test_imageinfo(proxy: Proxy, files):
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {
-        "size": len(files["ops-landscape.jpg"]), "format": "jpeg", "width": 1200, "height": 800, "colorModel": "ycbcr",
+        "size": len(files["ops-landscape.jpg"]),
+        "format": "jpeg",
+        "width": 1200,
+        "height": 800,
+        "colorModel": "ycbcr",
     }
     gif = proxy.get("/ops-anim.gif?imageInfo").json()
     assert (gif["format"], gif["width"], gif["height"], gif["frameNumber"]) == ("gif", 120, 80, 5)
@@ -388,7 +425,7 @@ def test_no_exif_is_a_422(proxy: Proxy, files):
 
 
 def test_imageave(proxy: Proxy, files, samples_dir: Path):
-    (samples_dir / "ops-colour.png").write_bytes(png_bytes(Image.new("RGB", (64, 64), (0x12, 0x80, 0xfe))))
+    (samples_dir / "ops-colour.png").write_bytes(png_bytes(Image.new("RGB", (64, 64), (0x12, 0x80, 0xFE))))
     response = proxy.get("/ops-colour.png?imageAve")
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     assert response.json() == {"RGB": "0x1280fe"}
@@ -409,30 +446,51 @@ def test_json_ops_need_an_image_before_them():
 # --- errors ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query,message", [
-    ("imageView2", "imageView2: expected 1 leading argument(s), got 0"),
-    ("imageView2/6/w/100", "imageView2: mode must be a whole number from 0 to 5, got '6'"),
-    ("imageView2/2/w/0", "imageView2: w must be a whole number from 1 to 9999, got '0'"),
-    ("imageView2/2/w/10000", "imageView2: w must be a whole number from 1 to 9999, got '10000'"),
-    ("imageView2/2/format/bmp", "imageView2: format must be one of jpg, png, webp, gif, jpeg, got 'bmp'"),
-    ("imageView2/2/q/101", "imageView2: q must be a whole number from 1 to 100, optionally followed by '!', got '101'"),
-    ("imageView2/2/interlace/2", "imageView2: interlace must be 0 or 1, got '2'"),
-    ("imageView2/2/x/1", "imageView2: unknown argument 'x'"),
-    ("imageMogr2/thumbnail/0x100", "imageMogr2: thumbnail must be !<N>p, !<N>px, !x<N>p, <W>x, x<H>, <W>x<H>, "
-     "!<W>x<H>r, <W>x<H>!, <W>x<H>>, <W>x<H>< or <N>@ (sizes from 1, N% from 1 to 999), got '0x100'"),
-    ("imageMogr2/crop/abc", "imageMogr2: crop must be <W>x, x<H>, <W>x<H> or !<W>x<H>a<dx>a<dy> (a: right or down, -: left or up), got 'abc'"),
-    ("imageMogr2/gravity/Middle/crop/10x10", "imageMogr2: gravity must be one of NorthWest, North, NorthEast, West, Center, "
-     "East, SouthWest, South, SouthEast, got 'Middle'"),
-    ("imageMogr2/rotate/361", "imageMogr2: rotate must be a whole number from 1 to 360, got '361'"),
-    ("imageMogr2/blur/51x2", "imageMogr2: blur must be <radius>x<sigma> with radius from 1 to 50 and sigma above 0, got '51x2'"),
-    ("imageMogr2/blur/3x0", "imageMogr2: blur must be <radius>x<sigma> with radius from 1 to 50 and sigma above 0, got '3x0'"),
-    ("imageMogr2/quality/0", "imageMogr2: quality must be a whole number from 1 to 100, optionally followed by '!', got '0'"),
-    ("imageMogr2/size-limit/15", "imageMogr2: size-limit must be <N>k or <N>m, optionally followed by '!', got '15'"),
-    ("imageMogr2/background/!!", "imageMogr2: background must be the URL-safe base64 of a colour name or #RRGGBB[AA], got '!!'"),
-    ("imageMogr2/thumbnail/10x/thumbnail/20x", "imageMogr2: thumbnail is given twice"),
-    ("imageInfo/1", "imageInfo: unknown argument '1'"),
-    ("|".join(["imageView2/2/w/10"] * 31), "pipeline has 31 ops, over the limit of 30"),
-])
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ("imageView2", "imageView2: expected 1 leading argument(s), got 0"),
+        ("imageView2/6/w/100", "imageView2: mode must be a whole number from 0 to 5, got '6'"),
+        ("imageView2/2/w/0", "imageView2: w must be a whole number from 1 to 9999, got '0'"),
+        ("imageView2/2/w/10000", "imageView2: w must be a whole number from 1 to 9999, got '10000'"),
+        ("imageView2/2/format/bmp", "imageView2: format must be one of jpg, png, webp, gif, jpeg, got 'bmp'"),
+        ("imageView2/2/q/101", "imageView2: q must be a whole number from 1 to 100, optionally followed by '!', got '101'"),
+        ("imageView2/2/interlace/2", "imageView2: interlace must be 0 or 1, got '2'"),
+        ("imageView2/2/x/1", "imageView2: unknown argument 'x'"),
+        (
+            "imageMogr2/thumbnail/0x100",
+            "imageMogr2: thumbnail must be !<N>p, !<N>px, !x<N>p, <W>x, x<H>, <W>x<H>, "
+            "!<W>x<H>r, <W>x<H>!, <W>x<H>>, <W>x<H>< or <N>@ (sizes from 1, N% from 1 to 999), got '0x100'",
+        ),
+        (
+            "imageMogr2/crop/abc",
+            "imageMogr2: crop must be <W>x, x<H>, <W>x<H> or !<W>x<H>a<dx>a<dy> (a: right or down, -: left or up), got 'abc'",
+        ),
+        (
+            "imageMogr2/gravity/Middle/crop/10x10",
+            "imageMogr2: gravity must be one of NorthWest, North, NorthEast, West, Center, "
+            "East, SouthWest, South, SouthEast, got 'Middle'",
+        ),
+        ("imageMogr2/rotate/361", "imageMogr2: rotate must be a whole number from 1 to 360, got '361'"),
+        (
+            "imageMogr2/blur/51x2",
+            "imageMogr2: blur must be <radius>x<sigma> with radius from 1 to 50 and sigma above 0, got '51x2'",
+        ),
+        (
+            "imageMogr2/blur/3x0",
+            "imageMogr2: blur must be <radius>x<sigma> with radius from 1 to 50 and sigma above 0, got '3x0'",
+        ),
+        ("imageMogr2/quality/0", "imageMogr2: quality must be a whole number from 1 to 100, optionally followed by '!', got '0'"),
+        ("imageMogr2/size-limit/15", "imageMogr2: size-limit must be <N>k or <N>m, optionally followed by '!', got '15'"),
+        (
+            "imageMogr2/background/!!",
+            "imageMogr2: background must be the URL-safe base64 of a colour name or #RRGGBB[AA], got '!!'",
+        ),
+        ("imageMogr2/thumbnail/10x/thumbnail/20x", "imageMogr2: thumbnail is given twice"),
+        ("imageInfo/1", "imageInfo: unknown argument '1'"),
+        ("|".join(["imageView2/2/w/10"] * 31), "pipeline has 31 ops, over the limit of 30"),
+    ],
+)
 def test_bad_arguments_are_400s_naming_the_op_and_argument(proxy: Proxy, files, query, message):
     assert error_of(proxy.get(f"/ops-small.jpg?{query}"), 400) == message
 
@@ -442,13 +500,16 @@ def test_thirty_ops_are_fine(proxy: Proxy, files):
     assert response.status_code == 200 and decode(response.content).size == (150, 100)
 
 
-@pytest.mark.parametrize("query,message", [
-    ("imageMogr2/thumbnail/!999p", "imageMogr2: thumbnail/!999p gives 11988x7992, over the limit of 9999 px a side"),
-    ("imageMogr2/thumbnail/9000x", "imageMogr2: thumbnail/9000x gives 9000x6000, over the limit of 25 MP"),
-    ("imageMogr2/thumbnail/9990x500!/rotate/3", "imageMogr2: rotate/3 gives 10003x1023, over the limit of 9999 px a side"),
-    ("imageMogr2/rotate/45/thumbnail/x4000", "imageMogr2: rotate/45 gives 7072x7072, over the limit of 25 MP"),
-    ("imageMogr2/crop/!10x10a5000a5000", "imageMogr2: crop !10x10a5000a5000 leaves nothing of the 1200x800 image"),
-])
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ("imageMogr2/thumbnail/!999p", "imageMogr2: thumbnail/!999p gives 11988x7992, over the limit of 9999 px a side"),
+        ("imageMogr2/thumbnail/9000x", "imageMogr2: thumbnail/9000x gives 9000x6000, over the limit of 25 MP"),
+        ("imageMogr2/thumbnail/9990x500!/rotate/3", "imageMogr2: rotate/3 gives 10003x1023, over the limit of 9999 px a side"),
+        ("imageMogr2/rotate/45/thumbnail/x4000", "imageMogr2: rotate/45 gives 7072x7072, over the limit of 25 MP"),
+        ("imageMogr2/crop/!10x10a5000a5000", "imageMogr2: crop !10x10a5000a5000 leaves nothing of the 1200x800 image"),
+    ],
+)
 def test_outputs_over_the_limits_are_400s(proxy: Proxy, files, query, message):
     assert error_of(proxy.get(f"/ops-landscape.jpg?{query}"), 400) == message
 
@@ -472,12 +533,18 @@ def test_errors_inside_pipelines_without_ignore_error_stop_them():
         process(jpeg_bytes(background((100, 100))), "imageView2/2/w/50|imageMogr2/crop/!10x10a500a500|imageInfo")
 
 
-@pytest.mark.parametrize("text,canonical", [
-    ("imageView2/2/w/200/q/75/interlace/0", "imageView2/2/w/200/q/75"),
-    ("imageView2/1/h/50/w/100/format/jpeg/ignore-error/1", "imageView2/1/w/100/h/50/format/jpg/ignore-error/1"),
-    ("imageMogr2/rotate/360/gravity/South/auto-orient", "imageMogr2"),
-    ("imageMogr2/size-limit/1m!/blur/3x1.50/crop/10x/gravity/south", "imageMogr2/gravity/South/crop/10x/blur/3x1.5/size-limit/1024k!"),
-    ("imageMogr2/background/" + base64.urlsafe_b64encode(b"red").decode(), "imageMogr2/background/I2ZmMDAwMGZm"),
-])
+@pytest.mark.parametrize(
+    "text,canonical",
+    [
+        ("imageView2/2/w/200/q/75/interlace/0", "imageView2/2/w/200/q/75"),
+        ("imageView2/1/h/50/w/100/format/jpeg/ignore-error/1", "imageView2/1/w/100/h/50/format/jpg/ignore-error/1"),
+        ("imageMogr2/rotate/360/gravity/South/auto-orient", "imageMogr2"),
+        (
+            "imageMogr2/size-limit/1m!/blur/3x1.50/crop/10x/gravity/south",
+            "imageMogr2/gravity/South/crop/10x/blur/3x1.5/size-limit/1024k!",
+        ),
+        ("imageMogr2/background/" + base64.urlsafe_b64encode(b"red").decode(), "imageMogr2/background/I2ZmMDAwMGZm"),
+    ],
+)
 def test_canonical_spelling(text, canonical):
     assert parse_pipeline(text, 30).canonical() == canonical

@@ -7,14 +7,17 @@ from imgproxy.pipeline.facecrop2 import FaceCrop2
 from imgproxy.pipeline.parse import parse_pipeline, pipeline_text
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("facecrop2/200x200", "facecrop2/200x200"),
-    ("facecrop2/200x200&e=1700000000&token=ak:sig", "facecrop2/200x200"),
-    ("facecrop2%2F200x200%7CimageInfo", "facecrop2/200x200|imageInfo"),
-    ("", None),
-    ("v=2", None),
-    ("e=1700000000&token=ak:sig", None),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("facecrop2/200x200", "facecrop2/200x200"),
+        ("facecrop2/200x200&e=1700000000&token=ak:sig", "facecrop2/200x200"),
+        ("facecrop2%2F200x200%7CimageInfo", "facecrop2/200x200|imageInfo"),
+        ("", None),
+        ("v=2", None),
+        ("e=1700000000&token=ak:sig", None),
+    ],
+)
 def test_pipeline_text(query, expected):
     assert pipeline_text(query) == expected
 
@@ -26,19 +29,22 @@ def test_facecrop2_parses_size_and_ignore_error():
     assert parse_pipeline("facecrop2/200x100/ignore-error/0", 30).canonical() == "facecrop2/200x100"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("facecrop2", "facecrop2: expected 1 leading argument(s), got 0"),
-    ("facecrop2/200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '200'"),
-    ("facecrop2/0x200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '0x200'"),
-    ("facecrop2/10000x200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '10000x200'"),
-    ("facecrop2/-5x200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '-5x200'"),
-    ("facecrop2/200x200/ignore-error/2", "facecrop2: ignore-error must be 0 or 1, got '2'"),
-    ("facecrop2/200x200/ignore-error", "facecrop2: ignore-error needs a value"),
-    ("facecrop2/200x200/ignore-error/1/ignore-error/0", "facecrop2: ignore-error is given twice"),
-    ("facecrop2/200x200/bogus/1", "facecrop2: unknown argument 'bogus'"),
-    ("facecrop3/200x200", "unknown op 'facecrop3'"),
-    ("facecrop2/200x200|", "empty op in pipeline"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("facecrop2", "facecrop2: expected 1 leading argument(s), got 0"),
+        ("facecrop2/200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '200'"),
+        ("facecrop2/0x200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '0x200'"),
+        ("facecrop2/10000x200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '10000x200'"),
+        ("facecrop2/-5x200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '-5x200'"),
+        ("facecrop2/200x200/ignore-error/2", "facecrop2: ignore-error must be 0 or 1, got '2'"),
+        ("facecrop2/200x200/ignore-error", "facecrop2: ignore-error needs a value"),
+        ("facecrop2/200x200/ignore-error/1/ignore-error/0", "facecrop2: ignore-error is given twice"),
+        ("facecrop2/200x200/bogus/1", "facecrop2: unknown argument 'bogus'"),
+        ("facecrop3/200x200", "unknown op 'facecrop3'"),
+        ("facecrop2/200x200|", "empty op in pipeline"),
+    ],
+)
 def test_bad_ops_name_the_op_and_argument(text, message):
     with pytest.raises(BadRequest) as error:
         parse_pipeline(text, 30)

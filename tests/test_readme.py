@@ -1,6 +1,7 @@
 """The README stays true: every setting and every op it serves is documented there."""
 
 from conftest import REPO
+
 from imgproxy.config import describe
 from imgproxy.pipeline.registry import PARSERS
 

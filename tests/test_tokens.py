@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 import requests
+from conftest import Proxy, start_proxy, stop
 from qiniu import Auth
 
-from conftest import Proxy, start_proxy, stop
 from imgproxy.errors import Unauthorized
 from imgproxy.http.tokens import check_download_token
 
@@ -25,13 +25,16 @@ def test_a_url_signed_by_the_sdk_is_accepted():
     check_download_token(base, query, KEYS, time.time())
 
 
-@pytest.mark.parametrize("mangle,message", [
-    (lambda q: q.split("&e=")[0], "download token required"),
-    (lambda q: q.replace("facecrop2/200x200", "facecrop2/900x900"), "download token is invalid"),
-    (lambda q: q.replace(AK, "someone-else"), "download token is invalid"),
-    (lambda q: q + "x", "download token is invalid"),
-    (lambda q: q.replace("&e=", "&e=x"), "download token has a malformed deadline"),
-])
+@pytest.mark.parametrize(
+    "mangle,message",
+    [
+        (lambda q: q.split("&e=")[0], "download token required"),
+        (lambda q: q.replace("facecrop2/200x200", "facecrop2/900x900"), "download token is invalid"),
+        (lambda q: q.replace(AK, "someone-else"), "download token is invalid"),
+        (lambda q: q + "x", "download token is invalid"),
+        (lambda q: q.replace("&e=", "&e=x"), "download token has a malformed deadline"),
+    ],
+)
 def test_tampered_or_missing_tokens_are_refused(mangle, message):
     signed = Auth(AK, SK).private_download_url("http://cdn.example.com/a.jpg?facecrop2/200x200", expires=60)
     base, query = signed.split("?", 1)
@@ -53,7 +56,9 @@ def private(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     stop(running.process)
 
 
-@pytest.mark.parametrize("path", ["/grace_hopper.jpg?facecrop2/120x120", "/grace_hopper.jpg?facecrop2/120x120|facecrop2/60x60", "/grace_hopper.jpg"])
+@pytest.mark.parametrize(
+    "path", ["/grace_hopper.jpg?facecrop2/120x120", "/grace_hopper.jpg?facecrop2/120x120|facecrop2/60x60", "/grace_hopper.jpg"]
+)
 def test_private_proxy_serves_sdk_signed_urls(private: Proxy, path: str):
     signed = Auth(AK, SK).private_download_url(private.url + path, expires=3600)
     for get in (requests.get, httpx.get):

@@ -15,12 +15,16 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from imgproxy.faces.box import Box, Size
 from imgproxy.imaging.decode import as_rgb
+
+if TYPE_CHECKING:
+    from mediapipe.python.solution_base import SolutionBase
 
 # MediaPipe's six face keypoints, in the order it reports them. "right" is the subject's right.
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
@@ -112,7 +116,7 @@ node {
 _local = threading.local()
 
 
-def _detector():  # -> a mediapipe SolutionBase; its graph must not be shared between threads
+def _detector() -> SolutionBase:  # one per thread: its graph must not be shared between threads
     detector = getattr(_local, "detector", None)
     if detector is None:
         from google.protobuf import text_format
@@ -220,7 +224,7 @@ def merge(candidates: Sequence[Candidate], threshold: float = MERGE_IOU) -> list
             scores.append(candidate.face.score)
         else:
             scores[match] = max(scores[match], candidate.face.score)
-    return [replace(face, score=score) for face, score in zip(kept, scores)]
+    return [replace(face, score=score) for face, score in zip(kept, scores, strict=True)]
 
 
 def run_pass(image: Image.Image, step: Pass) -> list[Candidate]:
@@ -241,7 +245,7 @@ def run_pass(image: Image.Image, step: Pass) -> list[Candidate]:
         location = detection.location_data
         rel = location.relative_bounding_box
         edges = (rel.xmin <= 0, rel.ymin <= 0, rel.xmin + rel.width >= 1, rel.ymin + rel.height >= 1)
-        if any(cut and inside for cut, inside in zip(edges, inner)):
+        if any(cut and inside for cut, inside in zip(edges, inner, strict=True)):
             continue
         box = Box(window.x + rel.xmin * window.w, window.y + rel.ymin * window.h, rel.width * window.w, rel.height * window.h)
         box = box.clipped(image.size)
@@ -249,7 +253,7 @@ def run_pass(image: Image.Image, step: Pass) -> list[Candidate]:
             continue
         points = {
             name: (window.x + p.x * window.w, window.y + p.y * window.h)
-            for name, p in zip(KEYPOINT_NAMES, location.relative_keypoints)
+            for name, p in zip(KEYPOINT_NAMES, location.relative_keypoints, strict=True)
         }
         faces.append(Candidate(Face(box, float(detection.score[0]), points), box.w >= step.smallest))
     return faces

@@ -25,10 +25,13 @@ OUTLINE = (0, 0, 0)
 # Keypoints by side, so a swapped right and left shows at a glance: the subject's right in
 # magenta, left in yellow, the midline (nose, mouth) in white.
 KEYPOINT_COLORS: dict[str, Color] = {
-    "right_eye": (255, 60, 220), "right_ear_tragion": (255, 60, 220),
-    "left_eye": (255, 230, 0), "left_ear_tragion": (255, 230, 0),
-    "nose_tip": (255, 255, 255), "mouth_center": (255, 255, 255),
-}  # fmt: skip
+    "right_eye": (255, 60, 220),
+    "right_ear_tragion": (255, 60, 220),
+    "left_eye": (255, 230, 0),
+    "left_ear_tragion": (255, 230, 0),
+    "nose_tip": (255, 255, 255),
+    "mouth_center": (255, 255, 255),
+}
 # The stroke is this fraction of the image's shorter side (at least 2 px); dots and text follow it.
 STROKE_FRACTION = 1 / 300
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from cachetools import LRUCache
 
-from imgproxy.faces.detect import DetectOptions, Detection, automatic_min_face, detect
+from imgproxy.faces.detect import Detection, DetectOptions, automatic_min_face, detect
 from imgproxy.imaging.decode import Decoded
 from imgproxy.metrics import DETECTION
 

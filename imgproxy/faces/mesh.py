@@ -12,15 +12,19 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from imgproxy.faces import quality
 from imgproxy.faces.box import Box
 from imgproxy.imaging.decode import as_rgb
+
+if TYPE_CHECKING:
+    from mediapipe.python.solutions.face_mesh import FaceMesh
 
 
 class EyePoints(NamedTuple):
@@ -49,7 +53,8 @@ RIGHT_IRIS = (468, 469, 470, 471, 472)
 LEFT_IRIS = (473, 474, 475, 476, 477)
 NOSE_TIP = 1
 CHIN = 152
-# The face outline, clockwise in a frontal photo, from the middle of the forehead.
+# The face outline, clockwise in a frontal photo, from the middle of the forehead. Not formatted:
+# one index a line would stretch these 36 over 38 lines.
 FACE_OVAL = (
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
     152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
@@ -64,15 +69,31 @@ Source = int | Blend
 # (mediapipe/modules/face_geometry/data/canonical_face_model.obj, centimetres, y up, z towards the
 # viewer). Lips, eyelids, brows and jaw move with expression, so head pose leaves them out.
 POSE_POINTS: dict[int, tuple[float, float, float]] = {
-    1: (0.000, -1.127, 7.476), 2: (0.000, -2.089, 6.058), 4: (0.000, -0.463, 7.587),
-    6: (0.000, 2.473, 5.789), 9: (0.000, 4.886, 5.385), 10: (0.000, 8.262, 4.482),
-    151: (0.000, 6.545, 5.027), 168: (0.000, 3.271, 5.236), 195: (0.000, 1.059, 6.775),
-    197: (0.000, 1.728, 6.317), 33: (-4.446, 2.664, 3.173), 133: (-1.856, 2.585, 3.758),
-    263: (4.446, 2.664, 3.173), 362: (1.856, 2.585, 3.758), 234: (-7.664, 0.673, -2.436),
-    454: (7.664, 0.673, -2.436), 93: (-7.542, -1.049, -2.431), 323: (7.542, -1.049, -2.431),
-    127: (-7.743, 2.365, -2.005), 356: (7.743, 2.365, -2.005), 50: (-4.766, -0.702, 3.535),
-    280: (4.766, -0.702, 3.535), 98: (-1.406, -1.714, 5.241), 327: (1.406, -1.714, 5.241),
-}  # fmt: skip
+    1: (0.000, -1.127, 7.476),
+    2: (0.000, -2.089, 6.058),
+    4: (0.000, -0.463, 7.587),
+    6: (0.000, 2.473, 5.789),
+    9: (0.000, 4.886, 5.385),
+    10: (0.000, 8.262, 4.482),
+    151: (0.000, 6.545, 5.027),
+    168: (0.000, 3.271, 5.236),
+    195: (0.000, 1.059, 6.775),
+    197: (0.000, 1.728, 6.317),
+    33: (-4.446, 2.664, 3.173),
+    133: (-1.856, 2.585, 3.758),
+    263: (4.446, 2.664, 3.173),
+    362: (1.856, 2.585, 3.758),
+    234: (-7.664, 0.673, -2.436),
+    454: (7.664, 0.673, -2.436),
+    93: (-7.542, -1.049, -2.431),
+    323: (7.542, -1.049, -2.431),
+    127: (-7.743, 2.365, -2.005),
+    356: (7.743, 2.365, -2.005),
+    50: (-4.766, -0.702, 3.535),
+    280: (4.766, -0.702, 3.535),
+    98: (-1.406, -1.714, 5.241),
+    327: (1.406, -1.714, 5.241),
+}
 _POSE_INDEX = list(POSE_POINTS)
 # In OpenCV's camera frame (y down, z away from the camera) a frontal face has the identity rotation.
 _POSE_MODEL = np.array(list(POSE_POINTS.values())) * np.array([1.0, -1.0, -1.0])
@@ -126,22 +147,20 @@ class FaceAnalysis:
 
 
 class _Region(NamedTuple):
-    pixels: np.ndarray  # MESH_INPUT x MESH_INPUT x 3 uint8, the image's edge repeated where it runs out
-    origin: np.ndarray  # (x, y) of the image pixel at the region's (0, 0)
-    scale: np.ndarray  # image pixels per region pixel, per axis
+    pixels: NDArray[Any]  # MESH_INPUT x MESH_INPUT x 3 uint8, the image's edge repeated where it runs out
+    origin: NDArray[Any]  # (x, y) of the image pixel at the region's (0, 0)
+    scale: NDArray[Any]  # image pixels per region pixel, per axis
 
 
 _local = threading.local()
 
 
-def _mesh():  # -> mediapipe FaceMesh; its graph must not be shared between threads
+def _mesh() -> FaceMesh:  # one per thread: a mesh's graph must not be shared between threads
     mesh = getattr(_local, "mesh", None)
     if mesh is None:
         from mediapipe.python.solutions.face_mesh import FaceMesh
 
-        mesh = _local.mesh = FaceMesh(
-            static_image_mode=True, max_num_faces=MAX_FACES_IN_REGION, refine_landmarks=True
-        )
+        mesh = _local.mesh = FaceMesh(static_image_mode=True, max_num_faces=MAX_FACES_IN_REGION, refine_landmarks=True)
     return mesh
 
 
@@ -181,7 +200,7 @@ def analyze(image: Image.Image, box: Box) -> FaceAnalysis | None:
     )
 
 
-def eye_ratio(points: np.ndarray, eye: EyePoints) -> float:
+def eye_ratio(points: NDArray[np.float64], eye: EyePoints) -> float:
     """The eye aspect ratio: mean eyelid gap over the corner-to-corner width."""
     p = points[list(eye)]
     gaps = np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])
@@ -189,19 +208,20 @@ def eye_ratio(points: np.ndarray, eye: EyePoints) -> float:
     return float(gaps / (2 * width)) if width > 0 else 0.0
 
 
-def mouth_ratio(points: np.ndarray) -> float:
+def mouth_ratio(points: NDArray[np.float64]) -> float:
     """The gap between the inner edges of the lips over the corner-to-corner mouth width."""
     width = np.linalg.norm(points[MOUTH.right_corner] - points[MOUTH.left_corner])
     gap = np.linalg.norm(points[MOUTH.upper_inner] - points[MOUTH.lower_inner])
     return float(gap / width) if width > 0 else 0.0
 
 
-def head_pose(points: np.ndarray, focal: float, centre: tuple[float, float]) -> tuple[float, float, float]:
+def head_pose(points: NDArray[np.float64], focal: float, centre: tuple[float, float]) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees, as FaceAnalysis defines them, from mesh points in pixels of a
     pinhole camera with `focal` length and optical `centre`."""
     camera = np.array([[focal, 0, centre[0]], [0, focal, centre[1]], [0, 0, 1]], dtype=np.float64)
     image_points = np.ascontiguousarray(points[_POSE_INDEX, :2], dtype=np.float64)
-    _, rvec, _ = cv2.solvePnP(_POSE_MODEL, image_points, camera, None, flags=cv2.SOLVEPNP_SQPNP)
+    # cv2's stubs leave out that distCoeffs may be None, for no lens distortion.
+    _, rvec, _ = cv2.solvePnP(_POSE_MODEL, image_points, camera, None, flags=cv2.SOLVEPNP_SQPNP)  # type: ignore[call-overload]
     rotation, _ = cv2.Rodrigues(rvec)
     # rotation = Rz(roll) @ Ry(b) @ Rx(a) in the camera frame (x right, y down, z away):
     # Ry(b > 0) swings the nose to the image's left and Rx(a > 0) drops the chin, hence the minus signs.
@@ -220,7 +240,7 @@ def locate(points: Sequence[tuple[float, float]], source: Source) -> tuple[float
     return (xa + (xb - xa) * t, ya + (yb - ya) * t)
 
 
-def bounding_box(points: np.ndarray) -> Box:
+def bounding_box(points: NDArray[np.float64]) -> Box:
     (x0, y0), (x1, y1) = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
     return Box(float(x0), float(y0), float(x1 - x0), float(y1 - y0))
 
@@ -241,14 +261,12 @@ def _region(rgb: Image.Image, box: Box) -> _Region | None:
     # Pillow resamples only the box's pixels, with antialiasing when it shrinks a large face.
     pixels = np.asarray(rgb.resize((width, height), Image.Resampling.BILINEAR, box=box_in_image))
     # The mesh's detector sees a hard black border as an edge; the repeated image edge is quieter.
-    pixels = cv2.copyMakeBorder(
-        pixels, top, MESH_INPUT - top - height, left, MESH_INPUT - left - width, cv2.BORDER_REPLICATE
-    )
+    pixels = cv2.copyMakeBorder(pixels, top, MESH_INPUT - top - height, left, MESH_INPUT - left - width, cv2.BORDER_REPLICATE)
     scale_xy = np.array([inside.w / width, inside.h / height])
     return _Region(pixels, np.array([inside.x, inside.y]) - (left, top) * scale_xy, scale_xy)
 
 
-def _landmarks(region: _Region, box: Box) -> np.ndarray | None:
+def _landmarks(region: _Region, box: Box) -> NDArray[np.float64] | None:
     """The 478 points (x, y) in image pixels of the mesh face nearest the centre of `box`, if inside it."""
     result = _mesh().process(region.pixels)
     best, best_distance = None, math.inf
@@ -263,7 +281,7 @@ def _landmarks(region: _Region, box: Box) -> np.ndarray | None:
     return best
 
 
-def _face_patch(rgb: Image.Image, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _face_patch(rgb: Image.Image, points: NDArray[np.float64]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     """The face in gray, resampled to quality.FACE_WIDTH px wide, and the mask of its skin inside the image
     (both empty when none of the face is inside)."""
     face = bounding_box(points[list(FACE_OVAL)])
@@ -276,6 +294,6 @@ def _face_patch(rgb: Image.Image, points: np.ndarray) -> tuple[np.ndarray, np.nd
     gray = np.asarray(rgb.resize(size, Image.Resampling.BILINEAR, box=box_in_image).convert("L"))
     outline = (points[list(FACE_OVAL)] - (inside.x, inside.y)) * (size[0] / inside.w, size[1] / inside.h)
     mask = np.zeros(gray.shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
-    mask = cv2.erode(mask, np.ones((2 * MASK_EROSION + 1,) * 2, np.uint8))
-    return gray, mask.astype(bool)
+    cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], (1,))
+    skin = cv2.erode(mask, np.ones((2 * MASK_EROSION + 1,) * 2, np.uint8))
+    return gray, skin.astype(bool)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from imgproxy.faces.box import Box, Size
 
@@ -23,7 +24,7 @@ BLUR_MIDPOINT = 30.0
 COMPLETENESS_GROWTH = 0.1
 
 
-def laplacian_variance(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
+def laplacian_variance(gray: NDArray[np.uint8], mask: NDArray[np.bool_] | None = None) -> float:
     """Variance of the Laplacian of `gray` (2-D uint8) over the pixels where `mask` is true.
 
     The energy of fine edges: ~0 for a flat or very blurred patch, hundreds for a sharp face.
@@ -42,7 +43,7 @@ def blur(variance: float) -> float:
     return BLUR_MIDPOINT / (BLUR_MIDPOINT + max(variance, 0.0))
 
 
-def mean_luminance(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
+def mean_luminance(gray: NDArray[np.uint8], mask: NDArray[np.bool_] | None = None) -> float:
     """Mean luma (0-255) of `gray` over the pixels where `mask` is true; 0 for an empty mask."""
     values = gray[mask] if mask is not None else gray
     return float(values.mean()) if values.size else 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from imgproxy.errors import Unsupported
 from imgproxy.imaging.decode import as_rgb
@@ -20,9 +20,7 @@ URL_NAMES = {format: name for name, format in reversed(FORMAT_NAMES.items())}
 ANNEX_K_LUMINANCE_SUM = 3688
 
 
-def encode(
-    image: Image.Image, format: str, quality: int, progressive: bool = False, animation: Animation | None = None
-) -> bytes:
+def encode(image: Image.Image, format: str, quality: int, progressive: bool = False, animation: Animation | None = None) -> bytes:
     """`image`, or every frame of `animation`, written as `format`: without EXIF (the pixels are
     already oriented), keeping the colour profile. `quality` counts for JPEG and WebP, `progressive`
     for JPEG; a JPEG of an animation is its first frame.
@@ -34,7 +32,10 @@ def encode(
         frames = [as_rgb(image)]
         options = {"quality": quality, "progressive": progressive, "icc_profile": icc}
     elif format == "WEBP":
-        frames = [frame if frame.mode in ("RGB", "RGBA") else frame.convert("RGBA" if "A" in frame.getbands() else "RGB") for frame in frames]
+        frames = [
+            frame if frame.mode in ("RGB", "RGBA") else frame.convert("RGBA" if "A" in frame.getbands() else "RGB")
+            for frame in frames
+        ]
         options = {"quality": quality, "icc_profile": icc}
     elif format == "PNG":
         options = {"icc_profile": icc}
@@ -57,9 +58,11 @@ def jpeg_quality(data: bytes) -> int | None:
     from 50 up, so the ratio of the sums gives q back (to about one step).
     """
     try:
-        tables = Image.open(io.BytesIO(data), formats=("JPEG",)).quantization
+        image = Image.open(io.BytesIO(data), formats=("JPEG",))
     except Exception:  # not a JPEG, or a header Pillow cannot read: no quality to go by
         return None
+    assert isinstance(image, JpegImagePlugin.JpegImageFile)
+    tables = image.quantization
     if not tables:
         return None
     percent = sum(tables[min(tables)]) * 100 / ANNEX_K_LUMINANCE_SUM

@@ -35,7 +35,7 @@ def scale_size(size: Size, sx: Fraction, sy: Fraction | None = None) -> Size:
 
 def fit_scale(size: Size, bound: tuple[int | None, int | None], cover: bool) -> Fraction:
     """The uniform factor that makes `size` fit inside `bound` (or cover it); a None side does not bound."""
-    ratios = [Fraction(limit, side) for limit, side in zip(bound, size) if limit is not None]
+    ratios = [Fraction(limit, side) for limit, side in zip(bound, size, strict=True) if limit is not None]
     return max(ratios) if cover else min(ratios)
 
 
@@ -200,9 +200,15 @@ def parse_thumbnail(text: str) -> Thumbnail | None:
 # imageMogr2 gravity and crop.
 
 GRAVITIES = {  # name -> where the crop sits along x and y, in halves of the room left over
-    "NorthWest": (0, 0), "North": (1, 0), "NorthEast": (2, 0),
-    "West": (0, 1), "Center": (1, 1), "East": (2, 1),
-    "SouthWest": (0, 2), "South": (1, 2), "SouthEast": (2, 2),
+    "NorthWest": (0, 0),
+    "North": (1, 0),
+    "NorthEast": (2, 0),
+    "West": (0, 1),
+    "Center": (1, 1),
+    "East": (2, 1),
+    "SouthWest": (0, 2),
+    "South": (1, 2),
+    "SouthEast": (2, 2),
 }
 
 
@@ -227,7 +233,8 @@ class Crop:
             return None
         offset = dx is not None
         return cls(
-            int(width) if width else None, int(height) if height else None,
+            int(width) if width else None,
+            int(height) if height else None,
             (-1 if sx == "-" else 1) * int(dx) if offset else 0,
             (-1 if sy == "-" else 1) * int(dy) if offset else 0,
             offset,
@@ -318,5 +325,5 @@ def resample(image: Image.Image, region: Region, full: Size) -> Image.Image:
     left, top, right, bottom = region.box
     box = (left * sx, top * sy, right * sx, bottom * sy)
     if region.size == (round(box[2] - box[0]), round(box[3] - box[1])) and all(v == int(v) for v in box):
-        return image if region.size == image.size else image.crop(tuple(int(v) for v in box))
+        return image if region.size == image.size else image.crop(box)
     return image.resize(region.size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)

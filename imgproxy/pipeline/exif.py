@@ -28,27 +28,47 @@ POINTERS = {ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo, ExifTags.IFD.Interop}
 # libexif's words for the coded values users look at most.
 NAMED_VALUES: dict[str, dict[int, str]] = {
     "Orientation": {
-        1: "Top-left", 2: "Top-right", 3: "Bottom-right", 4: "Bottom-left",
-        5: "Left-top", 6: "Right-top", 7: "Right-bottom", 8: "Left-bottom",
+        1: "Top-left",
+        2: "Top-right",
+        3: "Bottom-right",
+        4: "Bottom-left",
+        5: "Left-top",
+        6: "Right-top",
+        7: "Right-bottom",
+        8: "Left-bottom",
     },
     "ResolutionUnit": {2: "Inch", 3: "Centimeter"},
     "FocalPlaneResolutionUnit": {2: "Inch", 3: "Centimeter"},
     "ColorSpace": {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"},
     "YCbCrPositioning": {1: "Centered", 2: "Co-sited"},
     "ExposureProgram": {
-        0: "Not defined", 1: "Manual", 2: "Normal program", 3: "Aperture priority",
-        4: "Shutter priority", 5: "Creative program (biased toward depth of field)",
+        0: "Not defined",
+        1: "Manual",
+        2: "Normal program",
+        3: "Aperture priority",
+        4: "Shutter priority",
+        5: "Creative program (biased toward depth of field)",
         6: "Creative program (biased toward fast shutter speed)",
         7: "Portrait mode (for closeup photos with the background out of focus)",
         8: "Landscape mode (for landscape photos with the background in focus)",
     },
     "MeteringMode": {
-        0: "Unknown", 1: "Average", 2: "Center-weighted average", 3: "Spot",
-        4: "Multi spot", 5: "Pattern", 6: "Partial", 255: "Other",
+        0: "Unknown",
+        1: "Average",
+        2: "Center-weighted average",
+        3: "Spot",
+        4: "Multi spot",
+        5: "Pattern",
+        6: "Partial",
+        255: "Other",
     },
     "Flash": {
-        0: "Flash did not fire", 1: "Flash fired", 16: "Flash did not fire, compulsory flash mode",
-        24: "Flash did not fire, auto mode", 25: "Flash fired, auto mode", 32: "No flash function",
+        0: "Flash did not fire",
+        1: "Flash fired",
+        16: "Flash did not fire, compulsory flash mode",
+        24: "Flash did not fire, auto mode",
+        25: "Flash fired, auto mode",
+        32: "No flash function",
     },
     "WhiteBalance": {0: "Auto white balance", 1: "Manual white balance"},
     "ExposureMode": {0: "Auto exposure", 1: "Manual exposure", 2: "Auto bracket"},
@@ -100,9 +120,7 @@ def read_exif(raw: bytes) -> dict[str, dict[str, Any]]:
     return tags
 
 
-def load_ifd(
-    fp: io.BytesIO, head: bytes, offset: int, group: int | None = None
-) -> TiffImagePlugin.ImageFileDirectory_v2:
+def load_ifd(fp: io.BytesIO, head: bytes, offset: int, group: int | None = None) -> TiffImagePlugin.ImageFileDirectory_v2:
     ifd = TiffImagePlugin.ImageFileDirectory_v2(head, group=group)
     fp.seek(offset)
     ifd.load(fp)
@@ -127,7 +145,7 @@ def describe(name: str, kind: int, value: Any) -> str:
         if name in ("ApertureValue", "MaxApertureValue"):
             return f"{number:.2f} EV (f/{2 ** (number / 2):.1f})"
         if name == "ShutterSpeedValue":
-            return f"{number:.2f} EV (1/{round(2 ** number)} sec.)"
+            return f"{number:.2f} EV (1/{round(2**number)} sec.)"
         if name in ("ExposureBiasValue", "BrightnessValue"):
             return f"{number:.2f} EV"
         if name == "FocalLength":

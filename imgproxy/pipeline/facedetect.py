@@ -41,10 +41,13 @@ class FaceDetect:
         detect = self.options.detect
         parts = [NAME]
         for name, value in (
-            ("landmarks", int(self.options.landmarks)), ("attributes", int(self.options.attributes)),
-            ("max", detect.max_faces), ("minsize", detect.min_face_size), ("rotate", int(detect.rotate)),
+            ("landmarks", int(self.options.landmarks)),
+            ("attributes", int(self.options.attributes)),
+            ("max", detect.max_faces),
+            ("minsize", detect.min_face_size),
+            ("rotate", int(detect.rotate)),
             ("draw", int(self.draw)),
-        ):  # fmt: skip
+        ):
             if value:
                 parts += [name, str(value)]
         if self.crop is not None:

@@ -31,7 +31,7 @@ class ImageAve:
         rgba = load(state, ctx, NAME, AVERAGE_SCALE).image.convert("RGBA")
         alpha = rgba.getchannel("A")
         # Transparent pixels have no colour to count, unless nothing else is there.
-        mask = alpha if alpha.getextrema()[1] > 0 else None
+        mask = alpha if alpha.getbbox() else None
         mean = ImageStat.Stat(rgba.convert("RGB"), mask=mask).mean
         return Document({"RGB": "0x" + "".join(f"{math.floor(channel + 0.5):02x}" for channel in mean)})
 

@@ -16,7 +16,17 @@ NAME = "imageInfo"
 FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tiff"}
 # Qiniu names colour models as Go's image/color does: a JPEG is "ycbcr", a truecolour PNG "rgba"
 # (its alpha-less pixels are stored as RGBA), one with alpha "nrgba" (non-premultiplied).
-MODELS = {"1": "gray", "L": "gray", "I;16": "gray16", "I;16B": "gray16", "I": "gray16", "LA": "nrgba", "RGB": "rgba", "RGBA": "nrgba", "CMYK": "cmyk"}
+MODELS = {
+    "1": "gray",
+    "L": "gray",
+    "I;16": "gray16",
+    "I;16B": "gray16",
+    "I": "gray16",
+    "LA": "nrgba",
+    "RGB": "rgba",
+    "RGBA": "nrgba",
+    "CMYK": "cmyk",
+}
 
 
 @dataclass(frozen=True)

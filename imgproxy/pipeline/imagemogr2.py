@@ -22,7 +22,15 @@ from PIL import Image, ImageCms, ImageColor, ImageFilter
 from imgproxy.errors import BadRequest
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
 from imgproxy.imaging.resize import (
-    GRAVITIES, Crop, Region, Size, Thumbnail, check_output, parse_thumbnail, resample, rotated_size,
+    GRAVITIES,
+    Crop,
+    Region,
+    Size,
+    Thumbnail,
+    check_output,
+    parse_thumbnail,
+    resample,
+    rotated_size,
 )
 from imgproxy.pipeline.options import Quality, read_choice, read_flag, read_int, read_options, read_quality
 from imgproxy.pipeline.state import Context, Encoded, Estimate, Raster, State, area, image_size, load_raster, output
@@ -170,8 +178,8 @@ class ImageMogr2:
             raster = raster.map(lambda image: rotate(image, self.rotate, self.background or TRANSPARENT), ctx.deadline)
         if self.blur is not None:
             raster = raster.map(self.blur.apply, ctx.deadline)
-        if self.background is not None:
-            raster = raster.map(lambda image: flatten(image, self.background), ctx.deadline)
+        if (background := self.background) is not None:
+            raster = raster.map(lambda image: flatten(image, background), ctx.deadline)
         if self.strip:
             raster = raster.map(strip, ctx.deadline)
         raster = output(raster, self.format, self.quality or Quality(settings.quality), self.interlace, src)
@@ -271,8 +279,12 @@ def parse(args: list[str]) -> ImageMogr2:
 def read_thumbnail(value: str) -> Thumbnail:
     spec = parse_thumbnail(value)
     if spec is None:
-        bad("thumbnail", value, "!<N>p, !<N>px, !x<N>p, <W>x, x<H>, <W>x<H>, !<W>x<H>r, <W>x<H>!, <W>x<H>>, <W>x<H><"
-            " or <N>@ (sizes from 1, N% from 1 to 999)")
+        bad(
+            "thumbnail",
+            value,
+            "!<N>p, !<N>px, !x<N>p, <W>x, x<H>, <W>x<H>, !<W>x<H>r, <W>x<H>!, <W>x<H>>, <W>x<H><"
+            " or <N>@ (sizes from 1, N% from 1 to 999)",
+        )
     return spec
 
 

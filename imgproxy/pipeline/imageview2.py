@@ -62,8 +62,12 @@ class ImageView2:
         raster = load_raster(state, ctx, NAME, min(1.0, region.scale))
         bounds = "/".join(f"{key}/{value}" for key, value in (("w", self.width), ("h", self.height)) if value)
         check_output(
-            NAME, bounds or "the size without w or h", region.size, raster.frame_count,
-            settings.max_output_side, settings.max_output_pixels,
+            NAME,
+            bounds or "the size without w or h",
+            region.size,
+            raster.frame_count,
+            settings.max_output_side,
+            settings.max_output_pixels,
         )
         raster = raster.map(lambda image: resample(image, region, src), ctx.deadline)
         return output(raster, self.format, self.quality or Quality(settings.quality), self.interlace, src)

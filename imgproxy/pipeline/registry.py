@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from imgproxy.pipeline import exif, facecrop2, imageave, imageinfo, imagemogr2, imageview2
-from imgproxy.pipeline import facedetect
+from imgproxy.pipeline import exif, facecrop2, facedetect, imageave, imageinfo, imagemogr2, imageview2
 from imgproxy.pipeline.state import Context, Estimate, State
 
 
 class Op(Protocol):
-    ignore_error: bool
+    @property
+    def ignore_error(self) -> bool:
+        """With ignore-error/1 a failing op passes its input on (Qiniu's rule)."""
 
     def canonical(self) -> str:
         """The op as one normal spelling, so equal pipelines share cache entries and ETags."""

@@ -58,7 +58,8 @@ def check_work(pipeline: Pipeline, original: Encoded, ctx: Context) -> None:
     for op in pipeline.ops:
         after = op.estimate(estimate)
         if after.size is not None and (
-            max(after.size) > settings.max_output_side or after.size[0] * after.size[1] * after.frames > settings.max_output_pixels
+            max(after.size) > settings.max_output_side
+            or after.size[0] * after.size[1] * after.frames > settings.max_output_pixels
         ):
             break
         estimate = after

@@ -127,9 +127,7 @@ def load(state: State, ctx: Context, op: str, min_scale: float = 1.0, reuse: Dec
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
 
 
-def find_faces(
-    state: State, ctx: Context, full: Size, options: DetectOptions, *, op: str
-) -> tuple[Decoded | None, Detection]:
+def find_faces(state: State, ctx: Context, full: Size, options: DetectOptions, *, op: str) -> tuple[Decoded | None, Detection]:
     """The detection of the image in `state` (cached by the original's content hash), and the
     decode it ran on when it ran: the caller reuses that decode when it is fine enough."""
     decoded: Decoded | None = None
