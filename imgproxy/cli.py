@@ -70,7 +70,7 @@ def add_jobs(command: argparse.ArgumentParser) -> None:
     )
 
 
-def serve(args: argparse.Namespace) -> None:
+def serve_command(args: argparse.Namespace) -> None:
     import uvicorn
 
     from imgproxy.origin import open_origin
@@ -99,7 +99,7 @@ def serve(args: argparse.Namespace) -> None:
     )
 
 
-def detect(args: argparse.Namespace) -> None:
+def detect_command(args: argparse.Namespace) -> None:
     """One JSON object per file on stdout, `{"file": ..., **native}` or `{"file": ..., "error": ...}`;
     exit status 1 when any file failed."""
     from imgproxy.errors import ProxyError
@@ -131,7 +131,7 @@ def detect(args: argparse.Namespace) -> None:
     sys.exit(1 if failed else 0)
 
 
-def crop(args: argparse.Namespace) -> None:
+def crop_command(args: argparse.Namespace) -> None:
     """facecrop2/<size> of every image under DIR, written under --out with the same layout; the
     failures listed at the end with their reasons, and exit status 1 when there are any."""
     from imgproxy.errors import ProxyError
@@ -276,9 +276,5 @@ class Progress:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        serve(args)
-    elif args.command == "detect":
-        detect(args)
-    elif args.command == "crop":
-        crop(args)
+    commands = {"serve": serve_command, "detect": detect_command, "crop": crop_command}
+    commands[args.command](args)

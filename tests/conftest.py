@@ -76,8 +76,9 @@ def answer_when_work_fails(monkeypatch: pytest.MonkeyPatch, dialect: ModuleType,
     async def failing(request: Request, service: object) -> dict:
         raise error
 
-    monkeypatch.setattr(dialect, "detect", failing)
-    app = Starlette(routes=[Route(dialect.PATH, dialect.face_detect, methods=["POST"])])
+    name = dialect.__name__.rsplit(".", 1)[-1]  # tencent: tencent_result does the work, tencent_detect answers
+    monkeypatch.setattr(dialect, f"{name}_result", failing)
+    app = Starlette(routes=[Route(dialect.PATH, getattr(dialect, f"{name}_detect"), methods=["POST"])])
     app.state.service = None  # the failing work never reaches it
 
     async def call() -> httpx.Response:

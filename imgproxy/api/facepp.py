@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -22,8 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imgproxy.api.facepp_landmarks import TABLES, named_points
-from imgproxy.api.fetch import FetchPolicy
-from imgproxy.api.inputs import Fields, FilePart, base64_bytes, file_bytes, url_bytes
+from imgproxy.api.inputs import Carrier, Fields, FilePart, image_bytes
 from imgproxy.api.megvii import (
     Call,
     Dialect,
@@ -40,10 +39,11 @@ from imgproxy.api.megvii import (
 )
 from imgproxy.api.vendor import DetectRequest, Finder, ImageRules, Measurement, measure
 from imgproxy.config import Settings
-from imgproxy.faces.box import Box, Size
+from imgproxy.faces.box import Box
 from imgproxy.faces.detect import FACE_FRACTION, Detection, DetectOptions, Face, detection_scale
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.imaging.decode import Decoded, as_rgb
+from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.state import Context, Encoded, find_faces, load
 
 FACEPP = Dialect(
@@ -55,7 +55,7 @@ FACEPP = Dialect(
     float_time=False,
 )
 # The image fields, in the seed's order of precedence: image_file first, image_url last.
-SOURCES = ("image_file", "image_base64", "image_url")
+SOURCES = {"image_file": Carrier.FILE, "image_base64": Carrier.BASE64, "image_url": Carrier.URL}
 MISSING_IMAGE = ("image_url", "image_file", "image_base64")  # as the seed's example error names them
 RULES = ImageRules(formats=frozenset({"JPEG", "MPO", "PNG"}), min_side=48, max_side=4096)  # MPO: a camera JPEG
 MAX_IMAGE_BYTES = 2 * 2**20
@@ -118,7 +118,7 @@ def optional(fields: Fields, name: str) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
-def read_choice(fields: Fields, name: str, choices: dict[str, Any], default: Any) -> Any:
+def field_choice(fields: Fields, name: str, choices: dict[str, Any], default: Any) -> Any:
     value = optional(fields, name)
     if value is None:
         return default
@@ -151,9 +151,9 @@ def read_rectangle(text: str | None) -> Rectangle | None:
 
 def read_query(fields: Fields) -> Query:
     return Query(
-        landmark=read_choice(fields, "return_landmark", LANDMARK_VALUES, 0),
+        landmark=field_choice(fields, "return_landmark", LANDMARK_VALUES, 0),
         attributes=read_attributes(optional(fields, "return_attributes")),
-        calculate_all=read_choice(fields, "calculate_all", CALCULATE_ALL_VALUES, False),
+        calculate_all=field_choice(fields, "calculate_all", CALCULATE_ALL_VALUES, False),
         rectangle=read_rectangle(optional(fields, "face_rectangle")),
     )
 
@@ -167,13 +167,9 @@ def chosen_source(fields: Fields) -> str:
     raise MegviiError(FACEPP.missing(*MISSING_IMAGE))
 
 
-async def image_bytes(fields: Fields, name: str, settings: Settings) -> bytes:
-    limit = min(MAX_IMAGE_BYTES, settings.max_source_bytes)
-    if name == "image_file":
-        return file_bytes(fields[name], name, limit)
-    if name == "image_base64":
-        return base64_bytes(fields[name], name, limit)
-    return await url_bytes(text_field(fields, name), name, replace(FetchPolicy.of(settings), max_bytes=limit))
+async def facepp_image(fields: Fields, name: str, settings: Settings) -> bytes:
+    value = text_field(fields, name) if SOURCES[name] is Carrier.URL else fields[name]
+    return await image_bytes(SOURCES[name], value, name, settings, min(MAX_IMAGE_BYTES, settings.max_source_bytes))
 
 
 def min_face(full: Size) -> int:
@@ -287,7 +283,7 @@ async def facepp_detect(request: Request) -> Response:
         check_keys(FACEPP, settings, fields)
         query = read_query(fields)  # before the image: a typo should not cost a download
         image = chosen_source(fields)
-        data = await image_bytes(fields, image, settings)
+        data = await facepp_image(fields, image, settings)
         asked = DetectRequest(rules=RULES, find=finder(query), analyzed=query.analyzed)
         found = await service.pool.run(measure, data, Context(settings, service.faces), asked)
         return answer(FACEPP, call, detect_body(found, query))

@@ -12,7 +12,8 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -21,6 +22,7 @@ from starlette.types import Message
 
 from imgproxy.api.fetch import FetchPolicy, Resolver, fetch, resolve_host
 from imgproxy.capped import read_capped
+from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, RequestTimeout, TooLarge, Unsupported
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -159,6 +161,25 @@ def base64_bytes(value: object, name: str, limit: int) -> bytes:
     except (binascii.Error, ValueError):
         raise BadBase64(f"{name} is not valid base64") from None
     return checked_image(data, name, limit)
+
+
+class Carrier(Enum):
+    """How a detect request carries its image."""
+
+    FILE = "file"  # a multipart file part
+    BASE64 = "base64"  # base64 text
+    URL = "url"  # an http(s) URL the proxy downloads
+
+
+async def image_bytes(carrier: Carrier, value: object, name: str, settings: Settings, limit: int | None = None) -> bytes:
+    """The image in field `name`, carried as `carrier`, at most `limit` bytes (by default
+    IMGPROXY_MAX_SOURCE_BYTES): every dialect reads its image through here."""
+    limit = settings.max_source_bytes if limit is None else limit
+    if carrier is Carrier.FILE:
+        return file_bytes(value, name, limit)
+    if carrier is Carrier.BASE64:
+        return base64_bytes(value, name, limit)
+    return await url_bytes(value, name, replace(FetchPolicy.of(settings), max_bytes=limit))
 
 
 async def url_bytes(value: object, name: str, policy: FetchPolicy, resolve: Resolver = resolve_host) -> bytes:

@@ -14,15 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imgproxy.api.access import authorize, key_matches
-from imgproxy.api.fetch import FetchPolicy
-from imgproxy.api.inputs import Fields, MissingImage, base64_bytes, file_bytes, read_fields, url_bytes
+from imgproxy.api.inputs import Carrier, Fields, MissingImage, image_bytes, read_fields
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, Unauthorized
 from imgproxy.pipeline.facedetect import OPTION_KEYS, FaceDetect, read_native_options
 from imgproxy.pipeline.state import Context, Document, Encoded
 from imgproxy.service import Service
 
-SOURCES = ("image", "image_base64", "image_url")
+SOURCES = {"image": Carrier.FILE, "image_base64": Carrier.BASE64, "image_url": Carrier.URL}
 FIELDS = (*SOURCES, *OPTION_KEYS)
 
 
@@ -30,7 +29,7 @@ class CredentialsRequired(Unauthorized):
     headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Basic realm="imgproxy"'}
 
 
-async def face_detect(request: Request) -> Response:
+async def native_detect(request: Request) -> Response:
     service: Service = request.app.state.service
     settings = service.settings
     check_credentials(request.headers.get("authorization"), settings)
@@ -41,25 +40,19 @@ async def face_detect(request: Request) -> Response:
         raise BadRequest(f"unknown field {unknown[0]!r}; the fields are {', '.join(FIELDS)}")
     # Options first: a typo should not cost a download.
     op = FaceDetect(read_native_options({name: option_text(name, fields[name]) for name in OPTION_KEYS if name in fields}))
-    data = await image_bytes(fields, settings)
+    data = await native_image(fields, settings)
     document = await service.pool.run(op.apply, Encoded(data, "application/octet-stream"), Context(settings, service.faces))
     assert isinstance(document, Document)
     return JSONResponse(document.body, headers={"Cache-Control": "no-store"})
 
 
-async def image_bytes(fields: Fields, settings: Settings) -> bytes:
+async def native_image(fields: Fields, settings: Settings) -> bytes:
     given = [name for name in SOURCES if name in fields]
     if not given:
         raise MissingImage("no image: send a multipart file field image, or image_base64 or image_url")
     if len(given) > 1:
         raise BadRequest(f"send one image, got {' and '.join(given)}")
-    name = given[0]
-    value = fields[name]
-    if name == "image":
-        return file_bytes(value, name, settings.max_source_bytes)
-    if name == "image_base64":
-        return base64_bytes(value, name, settings.max_source_bytes)
-    return await url_bytes(value, name, FetchPolicy.of(settings))
+    return await image_bytes(SOURCES[given[0]], fields[given[0]], given[0], settings)
 
 
 def check_credentials(authorization: str | None, settings: Settings) -> None:

@@ -43,30 +43,30 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
 from imgproxy.api.access import authorize
-from imgproxy.api.fetch import FetchPolicy, URLRefused, URLTimeout, URLTooLarge, URLUnreachable
+from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
     JSON_TYPE,
     BadBase64,
     BodyTimeout,
     BodyTooLarge,
+    Carrier,
     EmptyImage,
     Fields,
     ImageTooLarge,
     MalformedBody,
     NotAFile,
     UnsupportedBody,
-    base64_bytes,
+    image_bytes,
     read_body,
     read_fields,
-    url_bytes,
 )
 from imgproxy.api.qiniu_landmarks import LANDMARK4, LANDMARK72, LANDMARK150, landmark_points
 from imgproxy.api.vendor import Chooser, DetectRequest, Measured, code_of, face_digest, measure, vendor_pose
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported, VendorError
-from imgproxy.faces.box import Size
 from imgproxy.faces.detect import Face
 from imgproxy.faces.mesh import EYE_OPEN_RATIO, FaceAnalysis
+from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.state import Context
 from imgproxy.service import Service
 
@@ -191,10 +191,10 @@ class Params:
     crops: bool  # display_corp_image 1
 
 
-async def face_detect(request: Request) -> Response:
+async def qiniu_detect(request: Request) -> Response:
     service: Service = request.app.state.service
     try:
-        return reply(SUCCESS, MESSAGES[SUCCESS], await detect(request, service))
+        return reply(SUCCESS, MESSAGES[SUCCESS], await qiniu_result(request, service))
     except QiniuError as error:
         return reply(error.code, error.message)
     except Exception as error:  # every failure answers in Qiniu's shape, never the proxy's own
@@ -205,7 +205,7 @@ async def face_detect(request: Request) -> Response:
         return reply(code, f"{MESSAGES[code]}: {error}")
 
 
-async def detect(request: Request, service: Service) -> dict[str, Any]:
+async def qiniu_result(request: Request, service: Service) -> dict[str, Any]:
     settings = service.settings
     signer = signer_of(request.headers.get("authorization"), settings)
     service.pool.admit()  # shed before the body is read
@@ -215,7 +215,7 @@ async def detect(request: Request, service: Service) -> dict[str, Any]:
     params = read_params(await json_fields(request, body, settings.max_request_bytes))
     if params.image_type == "FACE_TOKEN":
         return {"face_num": 1, "face_list": [stored_face(params)]}
-    data = await image_bytes(params, settings)
+    data = await image_bytes(Carrier.URL if params.image_type == "URL" else Carrier.BASE64, params.image, "image", settings)
     ctx = Context(settings, service.faces)
     measurement = await service.pool.run(measure, data, ctx, DetectRequest(choose=chooser(params), crops=params.crops))
     if not measurement.faces:
@@ -410,12 +410,6 @@ def flag(fields: Fields, name: str) -> bool:
     if value not in (0, 1):
         raise QiniuError(INVALID_PARAM, f"{name} must be 0 or 1")
     return value == 1
-
-
-async def image_bytes(params: Params, settings: Settings) -> bytes:
-    if params.image_type == "URL":
-        return await url_bytes(params.image, "image", FetchPolicy.of(settings))
-    return base64_bytes(params.image, "image", settings.max_source_bytes)
 
 
 def chooser(params: Params) -> Chooser:

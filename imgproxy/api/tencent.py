@@ -34,10 +34,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imgproxy.api.access import authorize
-from imgproxy.api.fetch import FetchPolicy, URLRefused, URLTimeout, URLTooLarge, URLUnreachable
+from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
     BodyTimeout,
     BodyTooLarge,
+    Carrier,
     EmptyImage,
     Fields,
     ImageTooLarge,
@@ -45,15 +46,14 @@ from imgproxy.api.inputs import (
     MissingImage,
     NotAFile,
     UnsupportedBody,
-    file_bytes,
+    image_bytes,
     read_fields,
-    url_bytes,
 )
 from imgproxy.api.vendor import DetectRequest, Measured, code_of, every_face, face_digest, measure, vendor_pose
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported, VendorError
-from imgproxy.faces.box import Size
 from imgproxy.faces.detect import Face
+from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.state import Context
 from imgproxy.service import Service
 
@@ -135,10 +135,10 @@ class Params:
     largest_only: bool  # mode 1
 
 
-async def face_detect(request: Request) -> Response:
+async def tencent_detect(request: Request) -> Response:
     service: Service = request.app.state.service
     try:
-        return reply(OK, "OK", await detect(request, service))
+        return reply(OK, "OK", await tencent_result(request, service))
     except TencentError as error:
         return reply(error.code, error.message)
     except Exception as error:  # every failure answers in Tencent's shape, never the proxy's own
@@ -149,7 +149,7 @@ async def face_detect(request: Request) -> Response:
         return reply(code, str(error))
 
 
-async def detect(request: Request, service: Service) -> dict[str, Any]:
+async def tencent_result(request: Request, service: Service) -> dict[str, Any]:
     settings = service.settings
     signature = signature_of(request.headers.get("authorization"), settings, time.time())
     service.pool.admit()  # shed before the body is read
@@ -157,7 +157,7 @@ async def detect(request: Request, service: Service) -> dict[str, Any]:
     params = read_params(fields)
     if signature is not None:
         check_target(signature, params.appid)
-    data = await image_bytes(fields, settings)
+    data = await tencent_image(fields, settings)
     ctx = Context(settings, service.faces)
     measurement = await service.pool.run(measure, data, ctx, DetectRequest(choose=largest if params.largest_only else every_face))
     if not measurement.faces:
@@ -253,15 +253,15 @@ def read_params(fields: Fields) -> Params:
     return Params(appid.strip(), str(mode) == "1")
 
 
-async def image_bytes(fields: Fields, settings: Settings) -> bytes:
+async def tencent_image(fields: Fields, settings: Settings) -> bytes:
     """The image of the url (fetched) or the multipart file `image`; the url wins when both come."""
     if "url" in fields:
         url = fields["url"]
         if not isinstance(url, str) or not url.strip():
             raise TencentError(INVALID_PARAMETER, "url must be an http or https URL")
-        return await url_bytes(url, "url", FetchPolicy.of(settings))
+        return await image_bytes(Carrier.URL, url, "url", settings)
     if "image" in fields:
-        return file_bytes(fields["image"], "image", settings.max_source_bytes)
+        return await image_bytes(Carrier.FILE, fields["image"], "image", settings)
     raise MissingImage("no image: send JSON with a url, or a multipart file field image")
 
 

@@ -18,12 +18,12 @@ from typing import NamedTuple, TypeVar
 from PIL import Image
 
 from imgproxy.errors import BadRequest, Unsupported
-from imgproxy.faces.box import Size
 from imgproxy.faces.detect import CLOCKWISE, Detection, DetectOptions, Face, unrotate
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import analysis_scale, analyze_faces
 from imgproxy.imaging.decode import Decoded, read_header
 from imgproxy.imaging.encode import encode
+from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.state import Context, Encoded, find_faces, load
 
 # How the dialects' detection work is named in error messages.

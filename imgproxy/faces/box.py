@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-Size = tuple[int, int]
+from imgproxy.imaging.resize import Size
 
 
 @dataclass(frozen=True)

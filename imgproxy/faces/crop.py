@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imgproxy.faces.box import Box, Size
+from imgproxy.faces.box import Box
+from imgproxy.imaging.resize import Size
 
 # How a face box grows into a head-and-shoulders box, in face widths and heights. Detector boxes
 # run from the brows to the chin: hair needs room above, the neck and shoulders more below, so

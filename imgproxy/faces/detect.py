@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from imgproxy.faces.box import Box, Size
+from imgproxy.faces.box import Box
 from imgproxy.imaging.decode import as_rgb
+from imgproxy.imaging.resize import Size
 
 if TYPE_CHECKING:
     from mediapipe.python.solution_base import SolutionBase

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from imgproxy.faces.box import Box, Size
+from imgproxy.faces.box import Box
 from imgproxy.faces.detect import Detection, DetectOptions, Face
 from imgproxy.faces.mesh import MESH_INPUT, REGION_MARGIN, FaceAnalysis, analyze
 from imgproxy.faces.quality import FACE_WIDTH
 from imgproxy.imaging.decode import Decoded
+from imgproxy.imaging.resize import Size
 
 # The narrowest a face may be in the pixels the mesh is run on. The mesh resamples the face's
 # region to MESH_INPUT px, and sharpness is measured at FACE_WIDTH px: a face decoded narrower than

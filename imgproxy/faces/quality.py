@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from imgproxy.faces.box import Box, Size
+from imgproxy.faces.box import Box
+from imgproxy.imaging.resize import Size
 
 # Sharpness is measured on the face resampled to this width, so a large and a small face compare:
 # without it a big face would always look sharper than the same face shot from further away.

@@ -15,10 +15,10 @@ from starlette.routing import Route
 from imgproxy.api.faceid import FACEID, faceid_detect
 from imgproxy.api.facepp import FACEPP, facepp_detect
 from imgproxy.api.megvii import UnknownEndpoint
-from imgproxy.api.native import face_detect
+from imgproxy.api.native import native_detect
 from imgproxy.api.openapi import document
-from imgproxy.api.qiniu import face_detect as qiniu_detect
-from imgproxy.api.tencent import face_detect as tencent_detect
+from imgproxy.api.qiniu import qiniu_detect
+from imgproxy.api.tencent import tencent_detect
 from imgproxy.config import Settings
 from imgproxy.http.download import download
 from imgproxy.http.errors import HANDLERS, error_response
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", labelled("readyz", readyz), methods=["GET", "HEAD"]),
             Route("/metrics", labelled("metrics", metrics), methods=["GET"]),
             Route("/openapi.json", labelled("openapi", openapi), methods=["GET", "HEAD"]),
-            Route("/v1/face/detect", labelled("face/detect", face_detect), methods=["POST"]),
+            Route("/v1/face/detect", labelled("face/detect", native_detect), methods=["POST"]),
             Route(FACEPP.path, labelled(FACEPP.op, facepp_detect), methods=["POST"]),
             Route("/facepp/{rest:path}", LabelledApp(FACEPP.op, UnknownEndpoint(FACEPP))),
             Route(FACEID.path, labelled(FACEID.op, faceid_detect), methods=["POST"]),

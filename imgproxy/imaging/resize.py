@@ -17,7 +17,7 @@ from PIL import Image
 from imgproxy.errors import BadRequest
 
 Size = tuple[int, int]
-Box = tuple[int, int, int, int]  # left, top, right, bottom
+Bounds = tuple[int, int, int, int]  # left, top, right, bottom
 
 # Sizes in the specs are whole numbers from 1 (nine digits at most: the output limits refuse the
 # rest); percentages run from 1 to 999 as in Qiniu's table.
@@ -44,12 +44,12 @@ def oriented(size: Size, long: int | None, short: int | None) -> tuple[int | Non
     return (long, short) if size[0] >= size[1] else (short, long)
 
 
-def centred(size: Size, crop: Size) -> Box:
+def centred(size: Size, crop: Size) -> Bounds:
     left, top = (size[0] - crop[0]) // 2, (size[1] - crop[1]) // 2
     return left, top, left + crop[0], top + crop[1]
 
 
-def imageview2(src: Size, mode: int, width: int | None, height: int | None) -> tuple[Size, Box | None]:
+def imageview2(src: Size, mode: int, width: int | None, height: int | None) -> tuple[Size, Bounds | None]:
     """(size the image is scaled to, centre crop in it) for `imageView2/<mode>/w/<width>/h/<height>`.
 
     Never enlarges: the factor is capped at 1, and a crop mode whose box is larger than the image
@@ -246,7 +246,7 @@ class Crop:
             return size
         return f"!{size}{'-' if self.dx < 0 else 'a'}{abs(self.dx)}{'-' if self.dy < 0 else 'a'}{abs(self.dy)}"
 
-    def box(self, size: Size, gravity: str) -> Box | None:
+    def box(self, size: Size, gravity: str) -> Bounds | None:
         """The crop in an image of `size`: placed by `gravity`, moved by the offset, cut to the image.
 
         None when nothing of the image is left. Centred positions round down.
@@ -270,7 +270,7 @@ class Region:
     box: tuple[float, float, float, float]
 
     @classmethod
-    def of(cls, src: Size, resized: Size, crop: Box | None) -> Region:
+    def of(cls, src: Size, resized: Size, crop: Bounds | None) -> Region:
         """The region that scaling `src` to `resized` and then cutting `crop` out of it amounts to."""
         left, top, right, bottom = crop or (0, 0, *resized)
         sx, sy = src[0] / resized[0], src[1] / resized[1]

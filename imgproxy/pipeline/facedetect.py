@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from imgproxy.errors import BadRequest
-from imgproxy.faces.box import Size
 from imgproxy.faces.crop import choose_region, crop_window
 from imgproxy.faces.detect import SMALLEST_FACE, DetectOptions
 from imgproxy.faces.draw import draw_faces
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import NativeOptions, analysis_scale, analyze_faces, native_json
-from imgproxy.imaging.resize import check_output
+from imgproxy.imaging.resize import Size, check_output
 from imgproxy.pipeline.options import read_flag, read_int, read_options, read_size
 from imgproxy.pipeline.state import Context, Document, Estimate, Raster, State, area, find_faces, image_size, load
 

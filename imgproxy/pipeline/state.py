@@ -14,13 +14,12 @@ from PIL import Image
 from imgproxy.config import Settings
 from imgproxy.deadline import Deadline
 from imgproxy.errors import BadRequest
-from imgproxy.faces.box import Size
 from imgproxy.faces.detect import Detection, DetectOptions, detection_scale
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging.decode import Decoded, decode, read_header
 from imgproxy.imaging.encode import CONTENT_TYPES, encode, jpeg_quality
 from imgproxy.imaging.frames import ANIMATED, MAX_FRAMES, Animation, read_animation
-from imgproxy.imaging.resize import resizable
+from imgproxy.imaging.resize import Size, resizable
 from imgproxy.pipeline.options import Quality
 
 
