@@ -548,3 +548,13 @@ def test_errors_inside_pipelines_without_ignore_error_stop_them():
 )
 def test_canonical_spelling(text, canonical):
     assert parse_pipeline(text, 30).canonical() == canonical
+
+
+def test_facecrop2_keeps_the_output_limits_like_every_op(samples_dir: Path):
+    """The configured output limits bind facecrop2 too, checked before any face is looked for."""
+    original = Encoded((samples_dir / "grace_hopper.jpg").read_bytes(), "image/jpeg")
+    small = Settings(max_output_side=150, max_output_pixels=20_000)
+    with pytest.raises(BadRequest, match=r"^facecrop2: 200x100 gives 200x100, over the limit of 150 px a side$"):
+        run(parse_pipeline("facecrop2/200x100", 30), original, Context(small, FaceFinder(0)))
+    with pytest.raises(BadRequest, match=r"^facecrop2: 150x150 gives 150x150, over the limit of 0.02 MP$"):
+        run(parse_pipeline("facecrop2/150x150", 30), original, Context(small, FaceFinder(0)))

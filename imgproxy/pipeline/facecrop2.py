@@ -10,11 +10,11 @@ from imgproxy.errors import BadRequest, Unprocessable
 from imgproxy.faces.crop import choose_region, crop_window
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.imaging.decode import as_rgb
-from imgproxy.pipeline.options import read_options, read_size
+from imgproxy.imaging.resize import check_output
+from imgproxy.pipeline.options import MAX_SIDE, read_options, read_size
 from imgproxy.pipeline.state import Context, Estimate, Raster, State, area, find_faces, image_size, load
 
 NAME = "facecrop2"
-MAX_SIDE = 9999
 # Lower than the detector's default 0.6: a crop should land on a masked or turned face (which
 # score 0.4-0.6) rather than answer "no face". On the 242 faces-dev photos whose largest face is
 # 40 px or wider, 0.45 finds the largest face in 89% (0.6: 82%) while the wrong-face rate stays
@@ -41,6 +41,8 @@ class FaceCrop2:
         target = (self.width, self.height)
         if self.width > full[0] or self.height > full[1]:
             raise BadRequest(f"{NAME}: {self.width}x{self.height} exceeds image size {full[0]}x{full[1]}")
+        settings = ctx.settings
+        check_output(NAME, f"{self.width}x{self.height}", target, 1, settings.max_output_side, settings.max_output_pixels)
 
         # choose_region keeps faces of at least a quarter of the largest's area, half its width:
         # narrower ones need not be searched for, which spares a large portrait the finer passes.

@@ -16,15 +16,13 @@ from imgproxy.faces.draw import draw_faces
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import NativeOptions, analysis_scale, analyze_faces, native_json
 from imgproxy.imaging.resize import Size, check_output
-from imgproxy.pipeline.options import read_flag, read_int, read_options, read_size
+from imgproxy.pipeline.options import MAX_SIDE, read_flag, read_int, read_options, read_size
 from imgproxy.pipeline.state import Context, Document, Estimate, Raster, State, area, find_faces, image_size, load
 
 NAME = "facedetect"
 OPTION_KEYS = ("landmarks", "attributes", "max", "minsize", "rotate")
 KEYS = (*OPTION_KEYS, "draw", "crop")
 MAX_FACES = 1000
-MAX_MIN_SIZE = 9999
-MAX_CROP_SIDE = 9999
 # The picture is for people checking detections: sharper than a thumbnail, smaller than a PNG.
 DRAW_QUALITY = 90
 
@@ -99,7 +97,7 @@ def read_native_options(values: Mapping[str, str]) -> NativeOptions:
         max_faces=number("max", 1, MAX_FACES),
         # Below SMALLEST_FACE the detector finds nothing reliable, and the passes it would plan
         # grow with the square of 1/minsize: a tiny minsize would be a cheap denial of service.
-        min_face_size=number("minsize", SMALLEST_FACE, MAX_MIN_SIZE),
+        min_face_size=number("minsize", SMALLEST_FACE, MAX_SIDE),
         rotate=flag("rotate"),
     )
     return NativeOptions(detect, landmarks=flag("landmarks"), attributes=flag("attributes"))
@@ -110,7 +108,7 @@ def parse(args: list[str]) -> FaceDetect:
     values = parsed.values
     options = read_native_options(values)
     draw = read_flag(NAME, "draw", values["draw"]) if "draw" in values else False
-    crop = read_size(NAME, "crop", values["crop"], MAX_CROP_SIDE) if "crop" in values else None
+    crop = read_size(NAME, "crop", values["crop"], MAX_SIDE) if "crop" in values else None
     if crop is not None and not draw:
         raise BadRequest(f"{NAME}: crop is drawn on the picture; it needs draw/1")
     if draw and options.attributes:

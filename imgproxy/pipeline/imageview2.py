@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
 from imgproxy.imaging.resize import Region, Size, check_output, imageview2, resample
-from imgproxy.pipeline.options import Quality, read_choice, read_flag, read_int, read_options, read_quality
+from imgproxy.pipeline.options import MAX_SIDE, Quality, read_choice, read_flag, read_int, read_options, read_quality
 from imgproxy.pipeline.state import Context, Estimate, State, area, image_size, load_raster, output
 
 NAME = "imageView2"
-MAX_SIDE = 9999
 
 
 @dataclass(frozen=True)

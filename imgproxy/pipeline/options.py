@@ -13,6 +13,9 @@ from imgproxy.errors import BadRequest
 SIZE = re.compile(r"^([0-9]{1,9})x([0-9]{1,9})$")
 QUALITY = re.compile(r"^([0-9]{1,3})(!?)$")
 T = TypeVar("T")
+# The largest side a URL argument may name (w, h, WxH, minsize): four digits, as in Qiniu's URLs.
+# The configured output limits (IMGPROXY_MAX_OUTPUT_SIDE and _PIXELS) apply on top, op by op.
+MAX_SIDE = 9999
 
 
 @dataclass(frozen=True)
