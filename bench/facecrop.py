@@ -20,9 +20,10 @@ from bench.timing import floor_decode, timed
 from imgproxy.config import Settings
 from imgproxy.faces.detect import detection_scale
 from imgproxy.faces.finder import FaceFinder
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import run
-from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.pipeline.values import Encoded
 from imgproxy.samples import jpeg_bytes, large_photo
 
 

@@ -23,10 +23,11 @@ from bench.timing import floor_decode, timed
 from imgproxy.config import Settings
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging.resize import Region, imageview2
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.imageview2 import ImageView2
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import run
-from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.pipeline.values import Encoded
 from imgproxy.samples import jpeg_bytes, large_photo
 
 SIZE = (4000, 3000)

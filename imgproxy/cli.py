@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from imgproxy.config import ConfigError, Settings, describe, env_name
 
 if TYPE_CHECKING:  # the commands import the pipeline when they run, so `serve` starts without it
-    from imgproxy.pipeline.state import Context, Encoded
+    from imgproxy.pipeline.context import Context
+    from imgproxy.pipeline.values import Encoded
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # What a folder is searched for: the formats the ops read, by file name.
@@ -104,7 +105,7 @@ def detect_command(args: argparse.Namespace) -> None:
     exit status 1 when any file failed."""
     from imgproxy.errors import ProxyError
     from imgproxy.pipeline.facedetect import FaceDetect, read_native_options
-    from imgproxy.pipeline.state import Document
+    from imgproxy.pipeline.values import Document
 
     flags = {"landmarks": args.landmarks, "attributes": args.attributes, "rotate": args.rotate}
     values = {name: "1" for name, on in flags.items() if on}
@@ -136,7 +137,7 @@ def crop_command(args: argparse.Namespace) -> None:
     failures listed at the end with their reasons, and exit status 1 when there are any."""
     from imgproxy.errors import ProxyError
     from imgproxy.pipeline import facecrop2
-    from imgproxy.pipeline.state import Raster
+    from imgproxy.pipeline.values import Raster
 
     try:
         op = facecrop2.parse([args.size])
@@ -180,7 +181,7 @@ def local_settings(command: str) -> Settings:
 
 
 def encoded(data: bytes) -> Encoded:
-    from imgproxy.pipeline.state import Encoded
+    from imgproxy.pipeline.values import Encoded
 
     return Encoded(data, "application/octet-stream")
 
@@ -188,7 +189,7 @@ def encoded(data: bytes) -> Encoded:
 def context(settings: Settings) -> Context:
     """A context per image, as the server makes one per request."""
     from imgproxy.faces.finder import FaceFinder
-    from imgproxy.pipeline.state import Context
+    from imgproxy.pipeline.context import Context
 
     return Context(settings, FaceFinder(0))  # every file is seen once: nothing to cache
 

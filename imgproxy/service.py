@@ -16,9 +16,10 @@ from imgproxy.faces.detect import detect
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.metrics import RESULT_CACHE
 from imgproxy.origin import Original, open_origin
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import Pipeline
 from imgproxy.pipeline.run import Result, run
-from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.pipeline.values import Encoded
 from imgproxy.singleflight import SingleFlight
 from imgproxy.workers import WorkerPool
 

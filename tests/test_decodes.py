@@ -7,10 +7,11 @@ import pytest
 from imgproxy.config import Settings
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging import decode as decoding
-from imgproxy.pipeline import state
+from imgproxy.pipeline import context
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import run
-from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.pipeline.values import Encoded
 from imgproxy.samples import jpeg_bytes, large_photo
 
 
@@ -29,7 +30,7 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
         sizes.append(decoded.image.size)
         return decoded
 
-    monkeypatch.setattr(state, "decode", counted)
+    monkeypatch.setattr(context, "decode", counted)
     return sizes
 
 

@@ -234,14 +234,14 @@ def test_80_px_faces_in_a_12_mp_group_photo_are_found_in_full_resolution_pixels(
         return decode(data, 10**9, detection_scale((4000, 3000)))
 
     finder = FaceFinder(8)
-    found = finder.find("digest", load)
+    _, found = finder.find("digest", load)
     assert load().image.size == (1000, 750)  # detection ran on a 1/4-scale decode
     for spot in spots:
         (face,) = [face for face in found.faces if holds(spot, face)]
         assert face.box.w == pytest.approx(80, rel=0.2)
     # Cached by content and options: the same options again decode nothing, others detect again.
-    assert finder.find("digest", load) == found and len(loads) == 2
-    assert finder.find("digest", load, DetectOptions(max_faces=1)).faces == found.faces[:1] and len(loads) == 3
+    assert finder.find("digest", load) == (None, found) and len(loads) == 2
+    assert finder.find("digest", load, DetectOptions(max_faces=1))[1].faces == found.faces[:1] and len(loads) == 3
 
 
 # --- labelled real photos

@@ -18,9 +18,10 @@ from imgproxy.faces.draw import BOX, WINDOW, draw_faces
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import ANALYSIS_FACE_WIDTH, NativeOptions, analysis_scale, native_json
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.facedetect import FaceDetect, parse
 from imgproxy.pipeline.parse import parse_pipeline
-from imgproxy.pipeline.state import Context, Document, Encoded, Raster
+from imgproxy.pipeline.values import Document, Encoded, Raster
 
 KEYPOINTS = {"right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion"}
 ATTRIBUTES = {"pose", "eyes", "mouth", "quality"}

@@ -27,9 +27,10 @@ from imgproxy.errors import ProcessingTimeout, Unauthorized
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.http.errors import internal_error
 from imgproxy.http.tokens import check_download_token
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import run
-from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.pipeline.values import Encoded
 from imgproxy.samples import grace_hopper
 
 BOMBS = {

@@ -21,10 +21,11 @@ from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, ProxyError
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging.encode import jpeg_quality
-from imgproxy.pipeline import state as state_module
+from imgproxy.pipeline import context as context_module
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import Result, run
-from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.pipeline.values import Encoded
 from imgproxy.samples import background, jpeg_bytes
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -357,14 +358,14 @@ def test_animation_output_pixels_count_every_frame():
 def test_large_jpegs_decode_at_a_reduced_scale_and_stay_sharp(samples_dir: Path, monkeypatch: pytest.MonkeyPatch):
     data = (samples_dir / "large.jpg").read_bytes()  # 4000x3000
     decoded_sizes = []
-    real_decode = state_module.decode
+    real_decode = context_module.decode
 
     def spy(*args, **kwargs):
         decoded = real_decode(*args, **kwargs)
         decoded_sizes.append(decoded.image.size)
         return decoded
 
-    monkeypatch.setattr(state_module, "decode", spy)
+    monkeypatch.setattr(context_module, "decode", spy)
     out = image_of(process(data, "imageView2/2/w/200/format/png"))  # lossless, to compare pixels
     assert out.size == (200, 150)
     assert decoded_sizes == [(500, 375)]  # libjpeg's 1/8 scale: the least work that still leaves >= 200x150

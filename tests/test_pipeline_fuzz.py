@@ -11,10 +11,11 @@ from images import endless_eps, gif_outgrowing_screen, ico_around_png, jpeg_with
 from imgproxy.config import Settings
 from imgproxy.errors import ProxyError
 from imgproxy.faces.finder import FaceFinder
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.registry import PARSERS
 from imgproxy.pipeline.run import run
-from imgproxy.pipeline.state import Context, Encoded
+from imgproxy.pipeline.values import Encoded
 from imgproxy.samples import grace_hopper, jpeg_bytes
 
 # Values near and past the ops' limits, and garbage, for the keys each op really takes. Not

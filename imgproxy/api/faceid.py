@@ -38,7 +38,7 @@ from imgproxy.config import Settings
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.faces.mesh import FaceAnalysis
-from imgproxy.pipeline.state import Context, find_faces
+from imgproxy.pipeline.context import Context, find_faces
 
 FACEID = Dialect(
     path="/faceid/v1/detect",

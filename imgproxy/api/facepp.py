@@ -44,7 +44,8 @@ from imgproxy.faces.detect import FACE_FRACTION, Detection, DetectOptions, Face,
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.imaging.decode import Decoded, as_rgb
 from imgproxy.imaging.resize import Size
-from imgproxy.pipeline.state import Context, Encoded, find_faces, load
+from imgproxy.pipeline.context import Context, find_faces, load
+from imgproxy.pipeline.values import Encoded
 
 FACEPP = Dialect(
     path="/facepp/v3/detect",
@@ -199,7 +200,7 @@ def find_in_rectangle(rectangle: Rectangle, state: Encoded, ctx: Context, full: 
 
     # Cached apart from the whole image's detection: the digest is of the image, the key of the rectangle.
     key = f"{state.digest}/face_rectangle/{rectangle.top},{rectangle.left},{rectangle.width},{rectangle.height}"
-    detection = ctx.faces.find(key, load_rectangle, options)
+    _, detection = ctx.faces.find(key, load_rectangle, options)
     found = [shifted(face, box.x - margin, box.y - margin) for face in detection.faces]
     inside = [face for face in found if box.x <= face.box.center[0] <= box.right and box.y <= face.box.center[1] <= box.bottom]
     return None, Detection(inside[:1])

@@ -17,8 +17,9 @@ from imgproxy.api.access import authorize, key_matches
 from imgproxy.api.inputs import Carrier, Fields, MissingImage, image_bytes, read_fields
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, Unauthorized
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.facedetect import OPTION_KEYS, FaceDetect, read_native_options
-from imgproxy.pipeline.state import Context, Document, Encoded
+from imgproxy.pipeline.values import Document, Encoded
 from imgproxy.service import Service
 
 SOURCES = {"image": Carrier.FILE, "image_base64": Carrier.BASE64, "image_url": Carrier.URL}

@@ -67,7 +67,7 @@ from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported, Vendo
 from imgproxy.faces.detect import Face
 from imgproxy.faces.mesh import EYE_OPEN_RATIO, FaceAnalysis
 from imgproxy.imaging.resize import Size
-from imgproxy.pipeline.state import Context
+from imgproxy.pipeline.context import Context
 from imgproxy.service import Service
 
 log = logging.getLogger("imgproxy")

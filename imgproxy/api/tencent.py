@@ -54,7 +54,7 @@ from imgproxy.config import Settings
 from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported, VendorError
 from imgproxy.faces.detect import Face
 from imgproxy.imaging.resize import Size
-from imgproxy.pipeline.state import Context
+from imgproxy.pipeline.context import Context
 from imgproxy.service import Service
 
 log = logging.getLogger("imgproxy")

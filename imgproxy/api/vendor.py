@@ -24,7 +24,8 @@ from imgproxy.faces.native import analysis_scale, analyze_faces
 from imgproxy.imaging.decode import Decoded, read_header
 from imgproxy.imaging.encode import encode
 from imgproxy.imaging.resize import Size
-from imgproxy.pipeline.state import Context, Encoded, find_faces, load
+from imgproxy.pipeline.context import Context, find_faces, load
+from imgproxy.pipeline.values import Encoded
 
 # How the dialects' detection work is named in error messages.
 OP = "face detection"

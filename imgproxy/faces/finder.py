@@ -24,8 +24,11 @@ class FaceFinder:
         self._cache: LRUCache[tuple[str, DetectOptions], Detection] | None = LRUCache(max_entries) if max_entries > 0 else None
         self._lock = threading.Lock()  # worker threads share the cache
 
-    def find(self, digest: str | None, load: Callable[[], Decoded], options: DetectOptions = DetectOptions()) -> Detection:
-        """Faces of the original whose content hash is `digest`; `load` decodes it if needed.
+    def find(
+        self, digest: str | None, load: Callable[[], Decoded], options: DetectOptions = DetectOptions()
+    ) -> tuple[Decoded | None, Detection]:
+        """Faces of the original whose content hash is `digest`, and the decode `load` made to find
+        them (None when they came from the cache): the caller reuses it when it is fine enough.
 
         `options.min_face_size` is in the original's full-resolution pixels, like the faces returned.
         """
@@ -34,7 +37,7 @@ class FaceFinder:
             with self._lock:
                 cached = self._cache.get(key)
             if cached is not None:
-                return cached
+                return None, cached
         decoded = load()
         started = time.perf_counter()
         detection = find_in(decoded, options)
@@ -42,7 +45,7 @@ class FaceFinder:
         if self._cache is not None and key is not None:
             with self._lock:
                 self._cache[key] = detection
-        return detection
+        return decoded, detection
 
 
 def find_in(decoded: Decoded, options: DetectOptions) -> Detection:

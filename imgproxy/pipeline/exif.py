@@ -16,8 +16,9 @@ from PIL import ExifTags, TiffImagePlugin
 
 from imgproxy.errors import BadRequest, Unprocessable
 from imgproxy.imaging.decode import open_checked
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.options import read_options
-from imgproxy.pipeline.state import Context, Document, Encoded, Estimate, Raster, State
+from imgproxy.pipeline.values import Document, Encoded, Estimate, Raster, State
 
 NAME = "exif"
 ASCII, UNDEFINED = 2, 7

@@ -11,8 +11,9 @@ from imgproxy.faces.crop import choose_region, crop_window
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.imaging.decode import as_rgb
 from imgproxy.imaging.resize import check_output
+from imgproxy.pipeline.context import Context, find_faces, image_size, load
 from imgproxy.pipeline.options import MAX_SIDE, read_options, read_size
-from imgproxy.pipeline.state import Context, Estimate, Raster, State, area, find_faces, image_size, load
+from imgproxy.pipeline.values import Estimate, Raster, State, area
 
 NAME = "facecrop2"
 # Lower than the detector's default 0.6: a crop should land on a masked or turned face (which
@@ -61,9 +62,8 @@ class FaceCrop2:
         source_box = (window.x * sx, window.y * sy, window.right * sx, window.bottom * sy)
         image = as_rgb(decoded.image).resize(target, Image.Resampling.LANCZOS, box=source_box, reducing_gap=3.0)
 
-        ctx.debug_headers["X-Face-Count"] = str(len(faces))
-        ctx.debug_headers["X-Crop-Box"] = ",".join(str(v) for v in window.rounded())
-        return Raster(image, "JPEG", ctx.settings.quality)
+        notes = {"X-Face-Count": str(len(faces)), "X-Crop-Box": ",".join(str(v) for v in window.rounded())}
+        return Raster(image, "JPEG", ctx.settings.quality, notes=notes)
 
 
 def parse(args: list[str]) -> FaceCrop2:

@@ -16,8 +16,9 @@ from imgproxy.faces.draw import draw_faces
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import NativeOptions, analysis_scale, analyze_faces, native_json
 from imgproxy.imaging.resize import Size, check_output
+from imgproxy.pipeline.context import Context, find_faces, image_size, load
 from imgproxy.pipeline.options import MAX_SIDE, read_flag, read_int, read_options, read_size
-from imgproxy.pipeline.state import Context, Document, Estimate, Raster, State, area, find_faces, image_size, load
+from imgproxy.pipeline.values import Document, Estimate, Raster, State, area
 
 NAME = "facedetect"
 OPTION_KEYS = ("landmarks", "attributes", "max", "minsize", "rotate")

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from PIL import ImageStat
 
+from imgproxy.pipeline.context import Context, load
 from imgproxy.pipeline.options import read_options
-from imgproxy.pipeline.state import Context, Document, Estimate, State, area, load
+from imgproxy.pipeline.values import Document, Estimate, State, area
 
 NAME = "imageAve"
 # A JPEG decoded at 1/8 scale is made of its 8x8 blocks' DC terms, which are the blocks' means:

@@ -9,8 +9,9 @@ from PIL import Image
 
 from imgproxy.errors import BadRequest
 from imgproxy.imaging.decode import open_checked, read_header
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.options import read_options
-from imgproxy.pipeline.state import Context, Document, Encoded, Estimate, Raster, State
+from imgproxy.pipeline.values import Document, Encoded, Estimate, Raster, State
 
 NAME = "imageInfo"
 FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tiff"}

@@ -32,8 +32,9 @@ from imgproxy.imaging.resize import (
     resample,
     rotated_size,
 )
+from imgproxy.pipeline.context import Context, image_size, load_raster
 from imgproxy.pipeline.options import Quality, read_choice, read_flag, read_int, read_options, read_quality
-from imgproxy.pipeline.state import Context, Encoded, Estimate, Raster, State, area, image_size, load_raster, output
+from imgproxy.pipeline.values import Encoded, Estimate, Raster, State, area, output
 
 NAME = "imageMogr2"
 KEYS = ("thumbnail", "gravity", "crop", "rotate", "format", "blur", "interlace", "quality", "background", "size-limit")

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
 from imgproxy.imaging.resize import Region, Size, check_output, imageview2, resample
+from imgproxy.pipeline.context import Context, image_size, load_raster
 from imgproxy.pipeline.options import MAX_SIDE, Quality, read_choice, read_flag, read_int, read_options, read_quality
-from imgproxy.pipeline.state import Context, Estimate, State, area, image_size, load_raster, output
+from imgproxy.pipeline.values import Estimate, State, area, output
 
 NAME = "imageView2"
 

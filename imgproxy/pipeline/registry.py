@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from imgproxy.pipeline import exif, facecrop2, facedetect, imageave, imageinfo, imagemogr2, imageview2
-from imgproxy.pipeline.state import Context, Estimate, State
+from imgproxy.pipeline.context import Context
+from imgproxy.pipeline.values import Estimate, State
 
 
 class Op(Protocol):

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from imgproxy.errors import BadRequest, ProxyError
 from imgproxy.imaging.decode import read_header
 from imgproxy.imaging.frames import ANIMATED
+from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import Pipeline
-from imgproxy.pipeline.state import Context, Document, Encoded, Estimate, State
+from imgproxy.pipeline.values import Document, Encoded, Estimate, State
 
 log = logging.getLogger("imgproxy.pipeline")
 
@@ -73,11 +74,11 @@ def check_work(pipeline: Pipeline, original: Encoded, ctx: Context) -> None:
 
 
 def render(state: State, ctx: Context) -> Result:
-    headers = dict(ctx.debug_headers) if ctx.settings.debug_headers else {}
     if isinstance(state, Encoded):
-        return Result(state.data, state.content_type, headers=headers)
+        return Result(state.data, state.content_type)
     if isinstance(state, Document):
         body = json.dumps(state.body, ensure_ascii=False, separators=(",", ":")).encode()
-        return Result(body, "application/json", cacheable=False, headers=headers)
+        return Result(body, "application/json", cacheable=False)
     encoded = state.encoded()
+    headers = dict(state.notes) if ctx.settings.debug_headers else {}
     return Result(encoded.data, encoded.content_type, headers=headers)

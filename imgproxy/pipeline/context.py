@@ -1,0 +1,82 @@
+"""What the ops of one request share (`Context`), and how they get pixels and faces from a value:
+header reads, decodes at the scale they need, and the cached detection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imgproxy.config import Settings
+from imgproxy.deadline import Deadline
+from imgproxy.errors import BadRequest
+from imgproxy.faces.detect import Detection, DetectOptions, detection_scale
+from imgproxy.faces.finder import FaceFinder
+from imgproxy.imaging.decode import Decoded, decode, read_header
+from imgproxy.imaging.encode import CONTENT_TYPES, jpeg_quality
+from imgproxy.imaging.frames import ANIMATED, MAX_FRAMES, read_animation
+from imgproxy.imaging.resize import Size, resizable
+from imgproxy.pipeline.values import Encoded, Raster, State
+
+
+@dataclass
+class Context:
+    """What the ops of one request share: the settings, the face cache, and the request's deadline
+    (started when the request's work is submitted)."""
+
+    settings: Settings
+    faces: FaceFinder
+    deadline: Deadline = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deadline = Deadline(self.settings.process_timeout)
+
+
+def image_size(state: State, ctx: Context, op: str) -> Size:
+    """The oriented size of the image in `state`, read from the header when not yet decoded."""
+    if isinstance(state, Raster):
+        return state.image.size
+    if isinstance(state, Encoded):
+        return read_header(state.data, ctx.settings.max_source_pixels).size
+    raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
+
+
+def load(state: State, ctx: Context, op: str, min_scale: float = 1.0, reuse: Decoded | None = None) -> Decoded:
+    """The pixels of `state`, decoded with at least `min_scale` of the original's resolution:
+    `reuse` (an earlier decode of the same state) when it is fine enough, else a new decode."""
+    if reuse is not None and reuse.scale >= min_scale:
+        return reuse
+    if isinstance(state, Raster):
+        return Decoded(state.image, state.image.size)
+    if isinstance(state, Encoded):
+        return decode(state.data, ctx.settings.max_source_pixels, min_scale)
+    raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
+
+
+def find_faces(state: State, ctx: Context, full: Size, options: DetectOptions, *, op: str) -> tuple[Decoded | None, Detection]:
+    """The decode detection ran on when it ran (the caller reuses it when it is fine enough), and
+    the detection of the image in `state`, cached by the original's content hash."""
+    digest = state.digest if isinstance(state, Encoded) else None
+    return ctx.faces.find(digest, lambda: load(state, ctx, op, detection_scale(full, options.min_face_size)), options)
+
+
+def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Raster:
+    """`state` as pixels for the image ops: every frame of an animation, in a mode they can all work
+    on, and the source's format and JPEG quality (Qiniu's default output format, and quality cap).
+
+    A still JPEG is decoded with at least `min_scale` of its resolution, so callers size their
+    geometry on `image_size` and scale it to the decoded pixels (see `resize.resample`).
+    """
+    if isinstance(state, Raster):
+        return state
+    if isinstance(state, Encoded):
+        header = read_header(state.data, ctx.settings.max_source_pixels)
+        format = "JPEG" if header.format == "MPO" else header.format  # MPO: a camera JPEG with a second picture
+        format = format if format in CONTENT_TYPES else "PNG"  # BMP, TIFF...: written losslessly
+        if header.frames > 1 and header.format in ANIMATED:
+            if header.frames > MAX_FRAMES:
+                raise BadRequest(f"{op}: the image has {header.frames} frames, over the limit of {MAX_FRAMES}")
+            animation = read_animation(state.data, ctx.settings.max_source_pixels, ctx.deadline.check)
+            return Raster(animation.frames[0], format, ctx.settings.quality, animation=animation)
+        image = resizable(decode(state.data, ctx.settings.max_source_pixels, min_scale).image)
+        quality = (jpeg_quality(state.data) if format == "JPEG" else None) or ctx.settings.quality
+        return Raster(image, format, quality)
+    raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
