@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from dataclasses import dataclass
 
 from cachetools import LRUCache
 from PIL import Image
 
-from imgproxy import PROCESSING_VERSION
 from imgproxy.config import Settings
 from imgproxy.faces.detect import detect
 from imgproxy.faces.finder import FaceFinder
@@ -59,38 +57,33 @@ class Service:
             RESULT_CACHE.labels("hit").inc()
         return result
 
-    async def process(self, key: str, pipeline: Pipeline) -> Processed:
+    async def process(self, key: str, pipeline: Pipeline, looked_up: str | None = None) -> Processed:
         """`pipeline` on the current `key`: fetched and computed once however many ask at the same
-        time, while requests for other pipelines of the same key share the download.
+        time, while requests for other pipelines of the same key share the download. The result
+        cache is not asked again under `looked_up`, the identity the caller has just looked up.
         """
         flight = (key, pipeline.canonical())
         if not self.requests.running(flight):
             self.pool.admit()  # shed before the download; a request joining one in flight costs nothing
-        return await self.requests.do(flight, lambda: self._process(key, pipeline))
+        return await self.requests.do(flight, lambda: self._process(key, pipeline, looked_up))
 
-    async def _process(self, key: str, pipeline: Pipeline) -> Processed:
+    async def _process(self, key: str, pipeline: Pipeline, looked_up: str | None) -> Processed:
         original = await self.fetches.do(key, lambda: self.origin.fetch(key))
         encoded = Encoded(original.data, original.info.content_type)
         # The origin's ETag, or the content hash, which the detection cache reuses (hashed once, in
         # a thread: 20 MiB take the event loop 40 ms).
         identity = original.info.etag or f'"{await asyncio.to_thread(lambda: encoded.digest)}"'
-        result = self.cached(key, identity, pipeline)
+        result = None if identity == looked_up else self.cached(key, identity, pipeline)
         if result is None:
             RESULT_CACHE.labels("miss").inc()
             result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces))
             if self.results is not None and result.size <= self.settings.cache_bytes:
                 self.results[(key, identity, pipeline.canonical())] = result
-        return Processed(result, result_etag(identity, pipeline.canonical()), original.info.last_modified)
+        return Processed(result, identity, original.info.last_modified)
 
 
 @dataclass(frozen=True)
 class Processed:
     result: Result
-    etag: str
+    identity: str  # the original's: the origin's ETag, or the hash of its bytes
     last_modified: str | None
-
-
-def result_etag(identity: str, canonical_pipeline: str) -> str:
-    """A strong ETag for one pipeline's result on one version of one original."""
-    text = f"{identity}|{canonical_pipeline}|{PROCESSING_VERSION}"
-    return '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'

@@ -3,7 +3,7 @@
 import pytest
 from starlette.datastructures import Headers
 
-from imgproxy.http.conditional import is_not_modified
+from imgproxy.http.caching import Version, is_not_modified
 
 ETAG = '"abc"'
 LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
@@ -27,9 +27,9 @@ LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
     ],
 )
 def test_is_not_modified(headers, expected):
-    assert is_not_modified(Headers(headers), ETAG, LAST_MODIFIED) is expected
+    assert is_not_modified(Headers(headers), Version(ETAG, LAST_MODIFIED)) is expected
 
 
 def test_no_validator_known_means_modified():
-    assert not is_not_modified(Headers({"if-none-match": '"abc"'}), None, None)
-    assert not is_not_modified(Headers({"if-modified-since": LAST_MODIFIED}), None, None)
+    assert not is_not_modified(Headers({"if-none-match": '"abc"'}), Version(None, None))
+    assert not is_not_modified(Headers({"if-modified-since": LAST_MODIFIED}), Version(None, None))

@@ -8,17 +8,19 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from imgproxy.http.conditional import is_not_modified
+from imgproxy.http.caching import Version, answer, caching, is_not_modified, not_modified, result_version
 from imgproxy.http.observe import OP_KEY
 from imgproxy.http.tokens import check_download_token
-from imgproxy.origin import LocalFile, Passthrough
+from imgproxy.origin import LocalFile
 from imgproxy.origin.keys import key_from_raw_path
 from imgproxy.pipeline.parse import parse_pipeline, pipeline_text
-from imgproxy.pipeline.run import Result
-from imgproxy.service import Service, result_etag
+from imgproxy.service import Service
 
 
 async def download(request: Request) -> Response:
+    """Each step once: the token, the key and the pipeline; the original's identity, when the
+    origin knows it without a download, then the client's copy (304) or the result cache; else
+    the original fetched and the pipeline run (or its result found under the fetched identity)."""
     service: Service = request.app.state.service
     settings = service.settings
     raw_path = request.scope["raw_path"].split(b"?", 1)[0]
@@ -28,59 +30,47 @@ async def download(request: Request) -> Response:
         check_download_token(url, query, settings.key_pairs, time.time())
     key = key_from_raw_path(raw_path)
     text = pipeline_text(query)
-    caching = {"Cache-Control": f"public, max-age={settings.max_age}"}
-
     if text is None:
         request.scope[OP_KEY] = "original"
-        info = await service.origin.stat(key)
-        if info is not None and is_not_modified(request.headers, info.etag, info.last_modified):
-            return not_modified(caching, info.etag, info.last_modified)
-        response = passthrough_response(await service.origin.passthrough(key, request.method, request.headers))
-        if "cache-control" not in response.headers:
-            response.headers.update(caching)
-        return response
+        return await original(request, service, key)
 
     pipeline = parse_pipeline(text, settings.max_pipeline_ops)
-    request.scope[OP_KEY] = pipeline.ops[0].canonical().split("/", 1)[0]
-
-    info = await service.origin.stat(key)
-    if info is not None and info.etag is not None:
-        etag = result_etag(info.etag, pipeline.canonical())
-        if is_not_modified(request.headers, etag, info.last_modified):
-            return not_modified(caching, etag, info.last_modified)
-        result = service.cached(key, info.etag, pipeline)
+    request.scope[OP_KEY] = pipeline.label
+    known = await service.origin.stat(key)
+    if known is not None and known.etag is not None:
+        version = result_version(known.etag, pipeline.canonical(), known.last_modified)
+        if is_not_modified(request.headers, version):
+            return not_modified(settings, version)
+        result = service.cached(key, known.etag, pipeline)
         if result is not None:
-            return answer(result, caching, etag, info.last_modified)
+            return answer(result, settings, version)
 
-    processed = await service.process(key, pipeline)
-    if is_not_modified(request.headers, processed.etag, processed.last_modified):
-        return not_modified(caching, processed.etag, processed.last_modified)
-    return answer(processed.result, caching, processed.etag, processed.last_modified)
-
-
-def passthrough_response(original: Passthrough) -> Response:
-    if isinstance(original, LocalFile):
-        info = original.info
-        headers = {"ETag": info.etag or "", "Last-Modified": info.last_modified or ""}
-        return FileResponse(original.path, headers=headers, media_type=info.content_type, stat_result=original.stat)
-    return StreamingResponse(
-        original.chunks, status_code=original.status, headers=original.headers, background=BackgroundTask(original.close)
-    )
+    looked_up = known.etag if known is not None else None
+    processed = await service.process(key, pipeline, looked_up)
+    version = result_version(processed.identity, pipeline.canonical(), processed.last_modified)
+    if processed.identity != looked_up and is_not_modified(request.headers, version):
+        return not_modified(settings, version)
+    return answer(processed.result, settings, version)
 
 
-def answer(result: Result, caching: dict[str, str], etag: str, last_modified: str | None) -> Response:
-    if not result.cacheable:
-        return Response(result.body, media_type=result.content_type, headers={**result.headers, "Cache-Control": "no-store"})
-    headers = {**result.headers, **caching, "ETag": etag}
-    if last_modified:
-        headers["Last-Modified"] = last_modified
-    return Response(result.body, media_type=result.content_type, headers=headers)
-
-
-def not_modified(caching: dict[str, str], etag: str | None, last_modified: str | None) -> Response:
-    headers = dict(caching)
-    if etag:
-        headers["ETag"] = etag
-    if last_modified:
-        headers["Last-Modified"] = last_modified
-    return Response(status_code=304, headers=headers)
+async def original(request: Request, service: Service, key: str) -> Response:
+    """The original as the origin has it, with its own validators; 304 when the client holds it."""
+    info = await service.origin.stat(key)
+    if info is not None and is_not_modified(request.headers, Version(info.etag, info.last_modified)):
+        return not_modified(service.settings, Version(info.etag, info.last_modified))
+    passthrough = await service.origin.passthrough(key, request.method, request.headers)
+    if isinstance(passthrough, LocalFile):
+        headers = {"ETag": passthrough.info.etag or "", "Last-Modified": passthrough.info.last_modified or ""}
+        response: Response = FileResponse(
+            passthrough.path, headers=headers, media_type=passthrough.info.content_type, stat_result=passthrough.stat
+        )
+    else:
+        response = StreamingResponse(
+            passthrough.chunks,
+            status_code=passthrough.status,
+            headers=passthrough.headers,
+            background=BackgroundTask(passthrough.close),
+        )
+    if "cache-control" not in response.headers:  # the origin's own Cache-Control wins
+        response.headers.update(caching(service.settings))
+    return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import unquote
 
 from imgproxy.errors import BadRequest
@@ -12,8 +13,14 @@ from imgproxy.pipeline.registry import PARSERS, Op
 @dataclass(frozen=True)
 class Pipeline:
     ops: tuple[Op, ...]
+    label: str  # the first op's name, which names the request in the metrics
 
     def canonical(self) -> str:
+        """The pipeline as one normal spelling: the key of its results and ETags."""
+        return self._canonical
+
+    @cached_property
+    def _canonical(self) -> str:
         return "|".join(op.canonical() for op in self.ops)
 
 
@@ -39,4 +46,4 @@ def parse_pipeline(text: str, max_ops: int) -> Pipeline:
         if parser is None:
             raise BadRequest(f"unknown op {name!r}" if name else "empty op in pipeline")
         ops.append(parser(args))
-    return Pipeline(tuple(ops))
+    return Pipeline(tuple(ops), label=steps[0].split("/", 1)[0])
