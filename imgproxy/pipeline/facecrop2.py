@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PIL import Image
-
 from imgproxy.errors import BadRequest, Unprocessable
 from imgproxy.faces.crop import choose_region, crop_window
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.imaging.decode import as_rgb
-from imgproxy.imaging.resize import check_output
+from imgproxy.imaging.resize import Region, check_output, resample
 from imgproxy.pipeline.context import Context, find_faces, image_size, load
 from imgproxy.pipeline.options import MAX_SIDE, read_options, read_size
 from imgproxy.pipeline.values import Estimate, Raster, State, area
@@ -57,10 +55,8 @@ class FaceCrop2:
         # The detection decode is usually fine enough for the crop too; decode again, finer, only
         # when the window is so small that it would be upscaled.
         decoded = load(state, ctx, NAME, max(self.width / window.w, self.height / window.h), reuse=decoded)
-        sx = decoded.image.width / full[0]
-        sy = decoded.image.height / full[1]
-        source_box = (window.x * sx, window.y * sy, window.right * sx, window.bottom * sy)
-        image = as_rgb(decoded.image).resize(target, Image.Resampling.LANCZOS, box=source_box, reducing_gap=3.0)
+        region = Region(target, (window.x, window.y, window.right, window.bottom))
+        image = resample(as_rgb(decoded.image), region, full)
 
         notes = {"X-Face-Count": str(len(faces)), "X-Crop-Box": ",".join(str(v) for v in window.rounded())}
         return Raster(image, "JPEG", ctx.settings.quality, notes=notes)
