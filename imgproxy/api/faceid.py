@@ -15,32 +15,31 @@ from functools import partial
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 
-from imgproxy.api.inputs import file_bytes
+from imgproxy.api.dialect import endpoint
+from imgproxy.api.inputs import Carrier, image_bytes
 from imgproxy.api.megvii import (
     REQUEST_TOO_LARGE,
     Call,
-    Dialect,
     Failure,
+    MegviiDialect,
     MegviiError,
-    answer,
+    MegviiSpelling,
     bad_argument,
     check_keys,
     face_quality,
-    failed,
     read_form,
     text_field,
     token_digest,
 )
 from imgproxy.api.vendor import DetectRequest, ImageRules, Measurement, measure
-from imgproxy.config import Settings
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import DetectOptions
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.pipeline.context import Context, find_faces
+from imgproxy.service import Service
 
-FACEID = Dialect(
+FACEID = MegviiSpelling(
     path="/faceid/v1/detect",
     op="faceid/detect",
     error_key="error",
@@ -119,21 +118,19 @@ def faces_json(found: Measurement, rotate: bool) -> list[dict[str, Any]]:
     return faces
 
 
-async def faceid_detect(request: Request) -> Response:
-    call = Call.start()
-    service = request.app.state.service
-    settings: Settings = service.settings
-    try:
-        service.pool.admit()  # shed before the body is read (the keys are in it)
-        fields = await read_form(request, settings.max_request_bytes, settings.body_timeout)
-        check_keys(FACEID, settings, fields)
-        rotate = read_rotation(fields)
-        if IMAGE not in fields:
-            raise MegviiError(FACEID.missing(IMAGE))
-        data = file_bytes(fields[IMAGE], IMAGE, settings.max_source_bytes)
-        # Every face gets the mesh: each one's quality is asked for.
-        find = partial(find_faces, options=DetectOptions(rotate=rotate), op=FACEID.op)
-        found = await service.pool.run(measure, data, Context(settings, service.faces), DetectRequest(rules=RULES, find=find))
-        return answer(FACEID, call, {"faces": faces_json(found, rotate)})
-    except Exception as exc:
-        return failed(FACEID, call, exc, IMAGE)
+async def faceid_result(request: Request, service: Service, call: Call) -> dict[str, Any]:
+    settings = service.settings
+    service.pool.admit()  # shed before the body is read (the keys are in it)
+    fields = await read_form(request, settings.max_request_bytes, settings.body_timeout)
+    check_keys(FACEID, settings, fields)
+    rotate = read_rotation(fields)
+    if IMAGE not in fields:
+        raise MegviiError(FACEID.missing(IMAGE))
+    data = await image_bytes(Carrier.FILE, fields[IMAGE], IMAGE, settings)
+    # Every face gets the mesh: each one's quality is asked for.
+    find = partial(find_faces, options=DetectOptions(rotate=rotate), op=FACEID.op)
+    found = await service.pool.run(measure, data, Context(settings, service.faces), DetectRequest(rules=RULES, find=find))
+    return {"faces": faces_json(found, rotate)}
+
+
+faceid_detect = endpoint(MegviiDialect(FACEID, faceid_result, image=IMAGE))

@@ -19,20 +19,19 @@ from typing import Any
 
 from PIL import Image
 from starlette.requests import Request
-from starlette.responses import Response
 
+from imgproxy.api.dialect import endpoint
 from imgproxy.api.facepp_landmarks import TABLES, named_points
 from imgproxy.api.inputs import Carrier, Fields, FilePart, image_bytes
 from imgproxy.api.megvii import (
     Call,
-    Dialect,
     Failure,
+    MegviiDialect,
     MegviiError,
-    answer,
+    MegviiSpelling,
     bad_argument,
     check_keys,
     face_quality,
-    failed,
     read_form,
     text_field,
     token_digest,
@@ -46,8 +45,9 @@ from imgproxy.imaging.decode import Decoded, as_rgb
 from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.context import Context, find_faces, load
 from imgproxy.pipeline.values import Encoded
+from imgproxy.service import Service
 
-FACEPP = Dialect(
+FACEPP = MegviiSpelling(
     path="/facepp/v3/detect",
     op="facepp/detect",
     error_key="error_message",
@@ -273,20 +273,17 @@ def detect_body(found: Measurement, query: Query) -> dict[str, Any]:
     return {"image_id": image_id(found.digest), "face_num": len(found.faces), "faces": faces_json(found, query)}
 
 
-async def facepp_detect(request: Request) -> Response:
-    call = Call.start()
-    service = request.app.state.service
-    settings: Settings = service.settings
-    image: str | None = None
-    try:
-        service.pool.admit()  # shed before the body is read (the keys are in it)
-        fields = await read_form(request, settings.max_request_bytes, settings.body_timeout)
-        check_keys(FACEPP, settings, fields)
-        query = read_query(fields)  # before the image: a typo should not cost a download
-        image = chosen_source(fields)
-        data = await facepp_image(fields, image, settings)
-        asked = DetectRequest(rules=RULES, find=finder(query), analyzed=query.analyzed)
-        found = await service.pool.run(measure, data, Context(settings, service.faces), asked)
-        return answer(FACEPP, call, detect_body(found, query))
-    except Exception as exc:
-        return failed(FACEPP, call, exc, image)
+async def facepp_result(request: Request, service: Service, call: Call) -> dict[str, Any]:
+    settings = service.settings
+    service.pool.admit()  # shed before the body is read (the keys are in it)
+    fields = await read_form(request, settings.max_request_bytes, settings.body_timeout)
+    check_keys(FACEPP, settings, fields)
+    query = read_query(fields)  # before the image: a typo should not cost a download
+    call.image = chosen_source(fields)
+    data = await facepp_image(fields, call.image, settings)
+    asked = DetectRequest(rules=RULES, find=finder(query), analyzed=query.analyzed)
+    found = await service.pool.run(measure, data, Context(settings, service.faces), asked)
+    return detect_body(found, query)
+
+
+facepp_detect = endpoint(MegviiDialect(FACEPP, facepp_result))

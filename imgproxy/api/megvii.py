@@ -9,11 +9,10 @@ Both read form fields with `api_key` and `api_secret`, answer JSON carrying `req
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +40,7 @@ from imgproxy.api.vendor import InvalidImageSize, code_of
 from imgproxy.config import Settings
 from imgproxy.errors import Overloaded, TooLarge, Unsupported, VendorError
 from imgproxy.faces.mesh import FaceAnalysis
-
-log = logging.getLogger("imgproxy")
+from imgproxy.service import Service
 
 # The whole body of the 413 answer, which both seeds say is plain text and not JSON.
 REQUEST_TOO_LARGE = "Request Entity Too Large"
@@ -94,7 +92,9 @@ INTERNAL_ERROR = Failure(500, "INTERNAL_ERROR")
 
 
 @dataclass(frozen=True)
-class Dialect:
+class MegviiSpelling:
+    """How one of the two APIs spells its answers within the family."""
+
     path: str  # where its API answers POST
     op: str  # the metrics label of its requests
     error_key: str  # "error_message" (Face++) or "error" (FaceID)
@@ -118,30 +118,32 @@ class Dialect:
         return self.respelled.get(failure.code.split(":", 1)[0], failure)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Call:
-    """One request: its id and when it started, for `request_id` and `time_used`."""
+    """One request: its id and when it started, for `request_id` and `time_used`, and the field its
+    image came in once that is known, which the image errors name."""
 
     request_id: str
     started: float
+    image: str | None = None
 
     @classmethod
-    def start(cls) -> Call:
+    def start(cls, image: str | None = None) -> Call:
         # Megvii's ids read "<unix seconds>,<uuid>".
-        return cls(f"{int(time.time())},{uuid.uuid4()}", time.perf_counter())
+        return cls(f"{int(time.time())},{uuid.uuid4()}", time.perf_counter(), image)
 
-    def time_used(self, dialect: Dialect) -> int | float:
+    def time_used(self, dialect: MegviiSpelling) -> int | float:
         """Milliseconds since the request started, in the dialect's type."""
         elapsed = (time.perf_counter() - self.started) * 1000
         return round(elapsed, 3) if dialect.float_time else round(elapsed)
 
 
-def answer(dialect: Dialect, call: Call, body: dict[str, Any]) -> JSONResponse:
+def answer(dialect: MegviiSpelling, call: Call, body: dict[str, Any]) -> JSONResponse:
     stamped = {"request_id": call.request_id, "time_used": call.time_used(dialect), **body}
     return JSONResponse(stamped, headers={"Cache-Control": "no-store"})
 
 
-def refusal(dialect: Dialect, call: Call, failure: Failure) -> Response:
+def refusal(dialect: MegviiSpelling, call: Call, failure: Failure) -> Response:
     if failure.code == REQUEST_TOO_LARGE:
         return PlainTextResponse(REQUEST_TOO_LARGE, status_code=413, headers={"Cache-Control": "no-store"})
     headers = {"Cache-Control": "no-store"}
@@ -151,13 +153,34 @@ def refusal(dialect: Dialect, call: Call, failure: Failure) -> Response:
     return JSONResponse(body, status_code=failure.status, headers=headers)
 
 
-def failed(dialect: Dialect, call: Call, exc: Exception, image: str | None) -> Response:
-    """The answer to a request that raised `exc`, once `image` (a field name, or None) was chosen."""
-    failure = dialect.failure_of(exc, image)
-    if failure is None:
-        log.error("internal error in %s", dialect.op, exc_info=exc)
-        failure = INTERNAL_ERROR
-    return refusal(dialect, call, failure)
+# What one Megvii API does with a request: the body of its success answer.
+Work = Callable[[Request, Service, Call], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class MegviiDialect:
+    """One Megvii API as an `api.dialect.Dialect`: its spelling and its work."""
+
+    spelling: MegviiSpelling
+    run: Work
+    image: str | None = None  # the image's field when the API has one only (FaceID)
+
+    @property
+    def path(self) -> str:
+        return self.spelling.path
+
+    def start(self) -> Call:
+        return Call.start(self.image)
+
+    async def work(self, request: Request, service: Service, call: Call) -> Response:
+        return answer(self.spelling, call, await self.run(request, service, call))
+
+    def failure(self, call: Call, error: Exception) -> Response | None:
+        failure = self.spelling.failure_of(error, call.image)
+        return None if failure is None else refusal(self.spelling, call, failure)
+
+    def internal_error(self, call: Call) -> Response:
+        return refusal(self.spelling, call, INTERNAL_ERROR)
 
 
 @dataclass(frozen=True)
@@ -168,7 +191,7 @@ class UnknownEndpoint:
     An ASGI app rather than an endpoint function, so that its route matches every method.
     """
 
-    dialect: Dialect
+    dialect: MegviiSpelling
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] != self.dialect.path:
@@ -197,7 +220,7 @@ def text_field(fields: Fields, name: str) -> str | None:
     return value
 
 
-def check_keys(dialect: Dialect, settings: Settings, fields: Fields) -> None:
+def check_keys(dialect: MegviiSpelling, settings: Settings, fields: Fields) -> None:
     """The access rule of every detect API: with keys configured, `api_key` and `api_secret` must be
     one of the pairs; without keys the API is open only when IMGPROXY_API_OPEN says so."""
 
@@ -213,7 +236,7 @@ def check_keys(dialect: Dialect, settings: Settings, fields: Fields) -> None:
     authorize(settings, verify, lambda: MegviiError(dialect.refused))
 
 
-def error_responses(dialect: Dialect, described: Mapping[int, str]) -> dict[str, Any]:
+def error_responses(dialect: MegviiSpelling, described: Mapping[int, str]) -> dict[str, Any]:
     """The OpenAPI responses of the dialect's errors: JSON for each status in `described`, plus the
     plain-text 413."""
     time_type = "number" if dialect.float_time else "integer"

@@ -27,7 +27,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import logging
 import math
 import secrets
 import time
@@ -43,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
 from imgproxy.api.access import authorize
+from imgproxy.api.dialect import endpoint
 from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
     JSON_TYPE,
@@ -69,8 +69,6 @@ from imgproxy.faces.mesh import EYE_OPEN_RATIO, FaceAnalysis
 from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.context import Context
 from imgproxy.service import Service
-
-log = logging.getLogger("imgproxy")
 
 PATH = "/v2/facedetect"
 
@@ -191,18 +189,26 @@ class Params:
     crops: bool  # display_corp_image 1
 
 
-async def qiniu_detect(request: Request) -> Response:
-    service: Service = request.app.state.service
-    try:
-        return reply(SUCCESS, MESSAGES[SUCCESS], await qiniu_result(request, service))
-    except QiniuError as error:
-        return reply(error.code, error.message)
-    except Exception as error:  # every failure answers in Qiniu's shape, never the proxy's own
+@dataclass(frozen=True)
+class QiniuDialect:
+    """Qiniu's API as an `api.dialect.Dialect`: every outcome is an error_code in the body (`qiniu_reply`)."""
+
+    path: str = PATH
+
+    def start(self) -> None:
+        return None
+
+    async def work(self, request: Request, service: Service, record: None) -> Response:
+        return qiniu_reply(SUCCESS, MESSAGES[SUCCESS], await qiniu_result(request, service))
+
+    def failure(self, record: None, error: Exception) -> Response | None:
+        if isinstance(error, QiniuError):
+            return qiniu_reply(error.code, error.message)
         code = code_of(ERRORS, error)
-        if code is None:
-            log.error("internal error on POST %s", PATH, exc_info=error)
-            return reply(UNKNOWN_ERROR, MESSAGES[UNKNOWN_ERROR])
-        return reply(code, f"{MESSAGES[code]}: {error}")
+        return None if code is None else qiniu_reply(code, f"{MESSAGES[code]}: {error}")
+
+    def internal_error(self, record: None) -> Response:
+        return qiniu_reply(UNKNOWN_ERROR, MESSAGES[UNKNOWN_ERROR])
 
 
 async def qiniu_result(request: Request, service: Service) -> dict[str, Any]:
@@ -229,13 +235,16 @@ async def qiniu_result(request: Request, service: Service) -> dict[str, Any]:
     return {"face_num": len(answered), "face_list": answered}
 
 
-def reply(code: int, message: str, result: dict[str, Any] | None = None) -> JSONResponse:
+def qiniu_reply(code: int, message: str, result: dict[str, Any] | None = None) -> JSONResponse:
     headers = {"Cache-Control": "no-store"}
     if code == QPS_LIMIT:
         headers["Retry-After"] = "1"
     # log_id stays below 2**53 so JavaScript clients read it exactly.
     body = {"error_code": code, "error_msg": message, "log_id": secrets.randbits(52), "result": result}
     return JSONResponse(body, status_code=STATUS.get(code, 200), headers=headers)
+
+
+qiniu_detect = endpoint(QiniuDialect())
 
 
 # Authentication.

@@ -23,7 +23,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imgproxy.api.access import authorize
+from imgproxy.api.dialect import endpoint
 from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
     BodyTimeout,
@@ -56,8 +56,6 @@ from imgproxy.faces.detect import Face
 from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.context import Context
 from imgproxy.service import Service
-
-log = logging.getLogger("imgproxy")
 
 PATH = "/face/detect"
 
@@ -135,18 +133,26 @@ class Params:
     largest_only: bool  # mode 1
 
 
-async def tencent_detect(request: Request) -> Response:
-    service: Service = request.app.state.service
-    try:
-        return reply(OK, "OK", await tencent_result(request, service))
-    except TencentError as error:
-        return reply(error.code, error.message)
-    except Exception as error:  # every failure answers in Tencent's shape, never the proxy's own
+@dataclass(frozen=True)
+class TencentDialect:
+    """Tencent's API as an `api.dialect.Dialect`: every outcome is a code in the body (`tencent_reply`)."""
+
+    path: str = PATH
+
+    def start(self) -> None:
+        return None
+
+    async def work(self, request: Request, service: Service, record: None) -> Response:
+        return tencent_reply(OK, "OK", await tencent_result(request, service))
+
+    def failure(self, record: None, error: Exception) -> Response | None:
+        if isinstance(error, TencentError):
+            return tencent_reply(error.code, error.message)
         code = code_of(ERRORS, error)
-        if code is None:
-            log.error("internal error on POST %s", PATH, exc_info=error)
-            return reply(INTERNAL, "internal error")
-        return reply(code, str(error))
+        return None if code is None else tencent_reply(code, str(error))
+
+    def internal_error(self, record: None) -> Response:
+        return tencent_reply(INTERNAL, "internal error")
 
 
 async def tencent_result(request: Request, service: Service) -> dict[str, Any]:
@@ -170,12 +176,15 @@ async def tencent_result(request: Request, service: Service) -> dict[str, Any]:
     }
 
 
-def reply(code: int, message: str, data: dict[str, Any] | None = None) -> JSONResponse:
+def tencent_reply(code: int, message: str, data: dict[str, Any] | None = None) -> JSONResponse:
     headers = {"Cache-Control": "no-store"}
     if code == TOO_FREQUENT:
         headers["Retry-After"] = "1"
     body = {"data": data or {}, "code": code, "message": message}
     return JSONResponse(body, status_code=STATUS.get(code, 200), headers=headers)
+
+
+tencent_detect = endpoint(TencentDialect())
 
 
 def signature_of(header: str | None, settings: Settings, now: float) -> Signature | None:
