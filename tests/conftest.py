@@ -12,7 +12,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
+from imgproxy.api.dialect import endpoint
 from imgproxy.samples import sample_files
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,16 +70,14 @@ def error_of(response: httpx.Response, status: int) -> str:
     return response.json()["error"]
 
 
-def answer_when_work_fails(monkeypatch: pytest.MonkeyPatch, dialect: ModuleType, error: Exception) -> httpx.Response:
+def answer_when_work_fails(dialect: ModuleType, error: Exception) -> httpx.Response:
     """What a vendor dialect's endpoint answers when its work fails with `error` (in-process):
     failures that cannot be caused from outside, like a bug or shed load."""
 
     async def failing(request: Request, service: object) -> dict:
         raise error
 
-    name = dialect.__name__.rsplit(".", 1)[-1]  # tencent: tencent_result does the work, tencent_detect answers
-    monkeypatch.setattr(dialect, f"{name}_result", failing)
-    app = Starlette(routes=[Route(dialect.PATH, getattr(dialect, f"{name}_detect"), methods=["POST"])])
+    app = Starlette(routes=[Route(dialect.PATH, endpoint(replace(dialect.DIALECT, result=failing)), methods=["POST"])])
     app.state.service = None  # the failing work never reaches it
 
     async def call() -> httpx.Response:

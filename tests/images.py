@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from dataclasses import replace
 
 from PIL import Image
 
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import detect
+from imgproxy.faces.mesh import FaceAnalysis
 
 
 def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
@@ -129,3 +131,24 @@ def jpeg_with_broken_metadata(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", icc_profile=b"not a profile" * 20, exif=b"Exif\x00\x00II*\x00\xff\xff\xff\x7f" + b"\x01" * 40)
     return out.getvalue()
+
+
+def analysis(**changes: object) -> FaceAnalysis:
+    """A sharp, well-lit, frontal, whole face; `changes` make it worse."""
+    face = FaceAnalysis(
+        landmarks=(),
+        yaw=0.0,
+        pitch=0.0,
+        roll=0.0,
+        right_eye_ratio=0.3,
+        left_eye_ratio=0.3,
+        mouth_ratio=0.0,
+        right_eye_open=True,
+        left_eye_open=True,
+        mouth_open=False,
+        laplacian_variance=300.0,
+        blur=0.0,
+        illumination=128.0,
+        completeness=1.0,
+    )
+    return replace(face, **changes)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import requests
 from conftest import REPO, Proxy, start_proxy, stop
-from images import png_bomb
+from images import analysis, png_bomb
 from PIL import Image
 
 from imgproxy import samples
@@ -22,7 +22,6 @@ from imgproxy.api.faceid import FACEID, QUALITY_THRESHOLD, orientation, quality,
 from imgproxy.api.inputs import EmptyImage, ImageTooLarge, NotAFile
 from imgproxy.api.megvii import Failure, MegviiError, face_quality
 from imgproxy.errors import Overloaded, TooLarge, Unsupported
-from imgproxy.faces.mesh import FaceAnalysis
 
 DETECT = "/faceid/v1/detect"
 KEYS = {"api_key": "k", "api_secret": "s"}
@@ -52,22 +51,7 @@ def test_multi_oriented_detection_is_0_or_1_and_nothing_else():
 
 
 def test_quality_moves_face_plus_plus_threshold_onto_faceids():
-    face = FaceAnalysis(
-        landmarks=(),
-        yaw=0.0,
-        pitch=0.0,
-        roll=0.0,
-        right_eye_ratio=0.3,
-        left_eye_ratio=0.3,
-        mouth_ratio=0.0,
-        right_eye_open=True,
-        left_eye_open=True,
-        mouth_open=False,
-        laplacian_variance=300.0,
-        blur=0.0,
-        illumination=128.0,
-        completeness=1.0,
-    )
+    face = analysis()
     assert quality(None) == 0.0
     assert quality(face) == pytest.approx(100)
     at_threshold = replace(face, completeness=0.701)

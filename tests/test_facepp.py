@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import numpy as np
 import pytest
 import requests
 from conftest import REPO, Proxy, start_proxy, stop
-from images import png_bomb
+from images import analysis, png_bomb
 from PIL import Image
 from starlette.exceptions import HTTPException
 
@@ -54,7 +53,7 @@ from imgproxy.api.megvii import (
 from imgproxy.errors import Overloaded, TooLarge, Unsupported
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import detect
-from imgproxy.faces.mesh import FaceAnalysis, analyze
+from imgproxy.faces.mesh import analyze
 
 DETECT = "/facepp/v3/detect"
 KEYS = {"api_key": "k", "api_secret": "s"}
@@ -141,27 +140,6 @@ NAMES_106 = EYE_NAMES | {
     *(f"mouth_upper_lip_{side}_contour{i}" for side in ("left", "right") for i in (1, 2, 3, 4)),
     *(f"mouth_lower_lip_{side}_contour{i}" for side in ("left", "right") for i in (1, 2, 3)),
 }
-
-
-def analysis(**changes: object) -> FaceAnalysis:
-    """A sharp, well-lit, frontal, whole face; `changes` make it worse."""
-    face = FaceAnalysis(
-        landmarks=(),
-        yaw=0.0,
-        pitch=0.0,
-        roll=0.0,
-        right_eye_ratio=0.3,
-        left_eye_ratio=0.3,
-        mouth_ratio=0.0,
-        right_eye_open=True,
-        left_eye_open=True,
-        mouth_open=False,
-        laplacian_variance=300.0,
-        blur=0.0,
-        illumination=128.0,
-        completeness=1.0,
-    )
-    return replace(face, **changes)
 
 
 def code_of(call: Callable[[], object]) -> str:

@@ -320,14 +320,14 @@ def test_without_keys_and_not_opened_every_request_is_refused(closed: Proxy, hop
     assert "IMGPROXY_API_KEYS" in refused["error_msg"]
 
 
-def test_shed_load_is_429_with_code_18(monkeypatch: pytest.MonkeyPatch):
-    response = answer_when_work_fails(monkeypatch, dialect, Overloaded("too many requests queued"))
+def test_shed_load_is_429_with_code_18():
+    response = answer_when_work_fails(dialect, Overloaded("too many requests queued"))
     assert response.headers["retry-after"] == "1"
     result(response, dialect.QPS_LIMIT, 429)
 
 
-def test_an_internal_error_is_500_with_code_1(monkeypatch: pytest.MonkeyPatch):
-    body = result(answer_when_work_fails(monkeypatch, dialect, RuntimeError("secret detail")), dialect.UNKNOWN_ERROR, 500)
+def test_an_internal_error_is_500_with_code_1():
+    body = result(answer_when_work_fails(dialect, RuntimeError("secret detail")), dialect.UNKNOWN_ERROR, 500)
     assert "secret" not in json.dumps(body)
 
 

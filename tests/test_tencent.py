@@ -199,14 +199,14 @@ def test_without_keys_and_not_opened_every_request_is_refused(closed: Proxy, hop
     assert "IMGPROXY_API_KEYS" in answer(post(closed, sign(), **upload(hopper)), tencent.AUTH_UNAVAILABLE)["message"]
 
 
-def test_shed_load_is_429_with_code_15(monkeypatch: pytest.MonkeyPatch):
-    response = answer_when_work_fails(monkeypatch, tencent, Overloaded("too many requests queued"))
+def test_shed_load_is_429_with_code_15():
+    response = answer_when_work_fails(tencent, Overloaded("too many requests queued"))
     assert response.headers["retry-after"] == "1"
     answer(response, tencent.TOO_FREQUENT, 429)
 
 
-def test_an_internal_error_is_500_with_code_213(monkeypatch: pytest.MonkeyPatch):
-    body = answer(answer_when_work_fails(monkeypatch, tencent, RuntimeError("secret detail")), tencent.INTERNAL, 500)
+def test_an_internal_error_is_500_with_code_213():
+    body = answer(answer_when_work_fails(tencent, RuntimeError("secret detail")), tencent.INTERNAL, 500)
     assert "secret" not in json.dumps(body)
 
 

@@ -8,12 +8,15 @@ work, answer every failure in the dialect's shape, and log what no table explain
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from imgproxy.api.vendor import code_of
+from imgproxy.errors import VendorError
 from imgproxy.service import Service
 
 log = logging.getLogger("imgproxy")
@@ -40,6 +43,42 @@ class Dialect(Protocol[Record]):
 
     def internal_error(self, record: Record) -> Response:
         """The vendor's answer to a bug, which says nothing of it."""
+
+
+class CodedError(VendorError):
+    """A failure already spelled as a code of a dialect that answers in codes (`CodedDialect`)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class CodedDialect:
+    """A dialect that answers every outcome with a code in its JSON body (Tencent, Qiniu)."""
+
+    path: str
+    result: Callable[[Request, Service], Awaitable[dict[str, Any]]]  # the work; the success's data
+    reply: Callable[[int, str, dict[str, Any] | None], Response]  # an answer of code, message and data
+    errors: Mapping[type[Exception], int]  # the proxy's errors as codes (`code_of`)
+    message: Callable[[int, Exception], str]  # the message of an error found in `errors`
+    success: tuple[int, str]
+    internal: tuple[int, str]
+
+    def start(self) -> None:
+        return None
+
+    async def work(self, request: Request, service: Service, record: None) -> Response:
+        return self.reply(*self.success, await self.result(request, service))
+
+    def failure(self, record: None, error: Exception) -> Response | None:
+        if isinstance(error, CodedError):
+            return self.reply(error.code, error.message, None)
+        code = code_of(self.errors, error)
+        return None if code is None else self.reply(code, self.message(code, error), None)
+
+    def internal_error(self, record: None) -> Response:
+        return self.reply(*self.internal, None)
 
 
 def endpoint(dialect: Dialect[Record]) -> Callable[[Request], Awaitable[Response]]:

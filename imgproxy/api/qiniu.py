@@ -38,11 +38,11 @@ from typing import Any
 from cachetools import LRUCache
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import Message
 
 from imgproxy.api.access import authorize
-from imgproxy.api.dialect import endpoint
+from imgproxy.api.dialect import CodedDialect, CodedError, endpoint
 from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
     JSON_TYPE,
@@ -61,9 +61,9 @@ from imgproxy.api.inputs import (
     read_fields,
 )
 from imgproxy.api.qiniu_landmarks import LANDMARK4, LANDMARK72, LANDMARK150, landmark_points
-from imgproxy.api.vendor import Chooser, DetectRequest, Measured, code_of, face_digest, measure, vendor_pose
+from imgproxy.api.vendor import Chooser, DetectRequest, Measured, face_digest, measure, vendor_pose
 from imgproxy.config import Settings
-from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported, VendorError
+from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
 from imgproxy.faces.detect import Face
 from imgproxy.faces.mesh import EYE_OPEN_RATIO, FaceAnalysis
 from imgproxy.imaging.resize import Size
@@ -160,10 +160,9 @@ QINIU_HEADER = b"x-qiniu-"
 EYE_SLOPE = 37.0
 
 
-class QiniuError(VendorError):
+class QiniuError(CodedError):
     def __init__(self, code: int, detail: str = "") -> None:
-        super().__init__(MESSAGES[code] + (f": {detail}" if detail else ""))
-        self.code = code
+        super().__init__(code, MESSAGES[code] + (f": {detail}" if detail else ""))
 
 
 # face_token -> the face's full answer (`face_json`) as compact JSON, a few kilobytes where the
@@ -187,28 +186,6 @@ class Params:
     max_faces: int
     by_centre: bool  # face_sort_type 1
     crops: bool  # display_corp_image 1
-
-
-@dataclass(frozen=True)
-class QiniuDialect:
-    """Qiniu's API as an `api.dialect.Dialect`: every outcome is an error_code in the body (`qiniu_reply`)."""
-
-    path: str = PATH
-
-    def start(self) -> None:
-        return None
-
-    async def work(self, request: Request, service: Service, record: None) -> Response:
-        return qiniu_reply(SUCCESS, MESSAGES[SUCCESS], await qiniu_result(request, service))
-
-    def failure(self, record: None, error: Exception) -> Response | None:
-        if isinstance(error, QiniuError):
-            return qiniu_reply(error.code, error.message)
-        code = code_of(ERRORS, error)
-        return None if code is None else qiniu_reply(code, f"{MESSAGES[code]}: {error}")
-
-    def internal_error(self, record: None) -> Response:
-        return qiniu_reply(UNKNOWN_ERROR, MESSAGES[UNKNOWN_ERROR])
 
 
 async def qiniu_result(request: Request, service: Service) -> dict[str, Any]:
@@ -244,7 +221,16 @@ def qiniu_reply(code: int, message: str, result: dict[str, Any] | None = None) -
     return JSONResponse(body, status_code=STATUS.get(code, 200), headers=headers)
 
 
-qiniu_detect = endpoint(QiniuDialect())
+DIALECT = CodedDialect(
+    PATH,
+    qiniu_result,
+    qiniu_reply,
+    ERRORS,
+    lambda code, error: f"{MESSAGES[code]}: {error}",
+    success=(SUCCESS, MESSAGES[SUCCESS]),
+    internal=(UNKNOWN_ERROR, MESSAGES[UNKNOWN_ERROR]),
+)
+qiniu_detect = endpoint(DIALECT)
 
 
 # Authentication.

@@ -30,10 +30,10 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from imgproxy.api.access import authorize
-from imgproxy.api.dialect import endpoint
+from imgproxy.api.dialect import CodedDialect, CodedError, endpoint
 from imgproxy.api.fetch import URLRefused, URLTimeout, URLTooLarge, URLUnreachable
 from imgproxy.api.inputs import (
     BodyTimeout,
@@ -49,9 +49,9 @@ from imgproxy.api.inputs import (
     image_bytes,
     read_fields,
 )
-from imgproxy.api.vendor import DetectRequest, Measured, code_of, every_face, face_digest, measure, vendor_pose
+from imgproxy.api.vendor import DetectRequest, Measured, every_face, face_digest, measure, vendor_pose
 from imgproxy.config import Settings
-from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported, VendorError
+from imgproxy.errors import BadRequest, Overloaded, TooLarge, Unsupported
 from imgproxy.faces.detect import Face
 from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.context import Context
@@ -111,10 +111,8 @@ MAX_TIME_DIGITS = 12
 SHA1_BYTES = 20
 
 
-class TencentError(VendorError):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class TencentError(CodedError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -131,28 +129,6 @@ class Signature:
 class Params:
     appid: str
     largest_only: bool  # mode 1
-
-
-@dataclass(frozen=True)
-class TencentDialect:
-    """Tencent's API as an `api.dialect.Dialect`: every outcome is a code in the body (`tencent_reply`)."""
-
-    path: str = PATH
-
-    def start(self) -> None:
-        return None
-
-    async def work(self, request: Request, service: Service, record: None) -> Response:
-        return tencent_reply(OK, "OK", await tencent_result(request, service))
-
-    def failure(self, record: None, error: Exception) -> Response | None:
-        if isinstance(error, TencentError):
-            return tencent_reply(error.code, error.message)
-        code = code_of(ERRORS, error)
-        return None if code is None else tencent_reply(code, str(error))
-
-    def internal_error(self, record: None) -> Response:
-        return tencent_reply(INTERNAL, "internal error")
 
 
 async def tencent_result(request: Request, service: Service) -> dict[str, Any]:
@@ -184,7 +160,16 @@ def tencent_reply(code: int, message: str, data: dict[str, Any] | None = None) -
     return JSONResponse(body, status_code=STATUS.get(code, 200), headers=headers)
 
 
-tencent_detect = endpoint(TencentDialect())
+DIALECT = CodedDialect(
+    PATH,
+    tencent_result,
+    tencent_reply,
+    ERRORS,
+    lambda code, error: str(error),
+    success=(OK, "OK"),
+    internal=(INTERNAL, "internal error"),
+)
+tencent_detect = endpoint(DIALECT)
 
 
 def signature_of(header: str | None, settings: Settings, now: float) -> Signature | None:
