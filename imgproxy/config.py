@@ -29,7 +29,9 @@ def _setting(default: Any, help: str, minimum: float | None = None) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    origin: str = _setting("samples", "Where originals come from: a folder path or an http(s):// base URL.")
+    origin: str = _setting(
+        "samples", "Where originals come from: a folder path, an http(s):// base URL or s3://<bucket>[/<prefix>]."
+    )
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8080, "Port to listen on.", minimum=0)
     workers: int = _setting(1, "uvicorn worker processes (each has its own caches and thread pool).", minimum=1)
@@ -62,6 +64,20 @@ class Settings:
     origin_timeout: float = _setting(15.0, "Seconds for a whole origin fetch, headers and body (504 beyond).", minimum=0.001)
     origin_ttl: float = _setting(
         60.0, "Seconds an HTTP original's ETag is trusted before it is revalidated; 0 revalidates every request.", minimum=0
+    )
+    origin_retries: int = _setting(
+        2,
+        "Retries of an origin request that failed to connect or answered 500, 502, 503 or 504, with exponential "
+        "backoff and jitter, within the whole-fetch timeout.",
+        minimum=0,
+    )
+    origin_qiniu_key: str = _setting(
+        "", "AK:SK of a Qiniu Kodo private bucket: every fetch from an http(s):// origin is a signed private-download URL."
+    )
+    s3_endpoint: str = _setting("", "The S3 endpoint of an s3:// origin (MinIO, Ceph, R2...); unset: AWS's for the region.")
+    s3_region: str = _setting("us-east-1", "The region an s3:// origin's requests are signed for.")
+    s3_addressing: str = _setting(
+        "", "path (endpoint/bucket/key) or virtual (bucket.endpoint/key); unset: path with IMGPROXY_S3_ENDPOINT, else virtual."
     )
     debug_headers: bool = _setting(False, "Add X-Face-Count and X-Crop-Box to facecrop2 answers.")
     api_keys: str = _setting("", "Access keys as AK:SK pairs, comma-separated: they sign download tokens and API requests.")
@@ -164,17 +180,20 @@ def parse_value(name: str, type_name: str, raw: str, minimum: float | None) -> A
         return value
     if name == "log_level" and raw.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"{where}: expected debug, info, warning or error, got {raw!r}")
+    if name == "s3_addressing" and raw not in ("path", "virtual"):
+        raise ConfigError(f"{where}: expected path or virtual, got {raw!r}")
     if not raw:
         raise ConfigError(f"{where}: must not be empty")
     return raw
 
 
-def parse_key_pairs(text: str) -> dict[str, str]:
+def parse_key_pairs(text: str, setting: str = "api_keys") -> dict[str, str]:
+    """Access key -> secret key, from `AK:SK` pairs separated by commas (the value of `setting`)."""
     pairs = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         access, _, secret = item.partition(":")
         if not access or not secret:
-            raise ConfigError(f"{env_name('api_keys')}: expected AK:SK pairs separated by commas, got {item.split(':')[0]!r}...")
+            raise ConfigError(f"{env_name(setting)}: expected AK:SK pairs separated by commas, got {item.split(':')[0]!r}...")
         pairs[access] = secret
     return pairs
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -87,10 +87,11 @@ def answer_when_work_fails(dialect: ModuleType, error: Exception) -> httpx.Respo
     return asyncio.run(call())
 
 
-def start_proxy(origin: str, log_dir: Path, **settings: str) -> Proxy:
-    """`imgproxy serve` as a user runs it, on a free loopback port, ready when /readyz says so."""
+def start_proxy(origin: str, log_dir: Path, environ: Mapping[str, str] | None = None, **settings: str) -> Proxy:
+    """`imgproxy serve` as a user runs it, on a free loopback port, ready when /readyz says so;
+    `environ` adds other variables (AWS credentials) to the process's environment."""
     port = free_port()
-    env = {**os.environ, "IMGPROXY_DEBUG_HEADERS": "1"}
+    env = {**os.environ, **(environ or {}), "IMGPROXY_DEBUG_HEADERS": "1"}
     env.update({"IMGPROXY_" + name.upper(): value for name, value in settings.items()})
     log = log_dir / f"proxy-{port}.log"
     process = subprocess.Popen(

@@ -56,7 +56,7 @@ def test_every_setting_has_a_flag_and_help():
     [
         (["--port", "eighty"], "IMGPROXY_PORT: expected a whole number, got 'eighty'"),
         (["--origin", "/no/such/folder"], "IMGPROXY_ORIGIN: '/no/such/folder' is not a folder"),
-        (["--origin", "ftp://example.com"], "IMGPROXY_ORIGIN: only folders and http(s):// URLs are supported"),
+        (["--origin", "ftp://example.com"], "IMGPROXY_ORIGIN: only folders, http(s):// URLs and s3:// buckets are supported"),
     ],
 )
 def test_serve_refuses_to_start_with_a_bad_flag(args, message):

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import requests
-from conftest import Proxy, start_proxy, stop
+from conftest import Proxy, error_of, start_proxy, stop
 from qiniu import Auth
 
 from imgproxy.errors import Unauthorized
@@ -74,3 +74,37 @@ def test_private_proxy_refuses_unsigned_and_expired_urls(private: Proxy, path: s
     assert "download token required" in unsigned.json()["error"]
     expired = Auth(AK, SK).private_download_url(private.url + path, expires=-10)
     assert httpx.get(expired, timeout=30).json() == {"error": "download token expired"}
+
+
+@pytest.fixture(scope="module")
+def private_bucket(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    """A Qiniu-style private bucket: this proxy with private downloads on is a real token verifier."""
+    running = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"), private_downloads="1", api_keys=f"{AK}:{SK}")
+    yield running
+    stop(running.process)
+
+
+def test_an_origin_key_signs_every_fetch_from_a_private_bucket(private_bucket: Proxy, samples_dir: Path, tmp_path: Path):
+    front = start_proxy(private_bucket.url, tmp_path, origin_qiniu_key=f"{AK}:{SK}")
+    try:
+        crop = front.get("/grace_hopper.jpg?facecrop2/100x100")
+        assert crop.status_code == 200 and crop.headers["x-face-count"] == "1"
+        assert front.get("/grace_hopper.jpg").content == (samples_dir / "grace_hopper.jpg").read_bytes()
+    finally:
+        stop(front.process)
+
+
+def test_without_the_origin_key_the_private_bucket_refuses(private_bucket: Proxy, tmp_path: Path):
+    front = start_proxy(private_bucket.url, tmp_path)
+    try:
+        assert error_of(front.get("/grace_hopper.jpg?facecrop2/100x100"), 502) == "origin refused the proxy's credentials (401)"
+    finally:
+        stop(front.process)
+
+
+def test_private_download_urls_are_the_official_sdks(monkeypatch: pytest.MonkeyPatch):
+    from imgproxy.origin.kodo import private_download_url
+
+    url = "http://bucket.example.com/a.jpg?imageView2/2/w/100"
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000 - 3600)  # the SDK adds its expiry to the clock
+    assert private_download_url(url, AK, SK, 1_800_000_000) == Auth(AK, SK).private_download_url(url, expires=3600)

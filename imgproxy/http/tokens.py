@@ -6,21 +6,15 @@ the official SDK's `Auth.private_download_url` produces.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from collections.abc import Mapping
 from urllib.parse import unquote
 
 from imgproxy.errors import Unauthorized
+from imgproxy.origin.kodo import sign
 
 # Unix seconds have 10 digits until the year 2286; a longer deadline is malformed, not eternal.
 MAX_DEADLINE_DIGITS = 12
-
-
-def sign(secret: str, data: str) -> str:
-    digest = hmac.new(secret.encode(), data.encode(), hashlib.sha1).digest()
-    return base64.urlsafe_b64encode(digest).decode()
 
 
 def check_download_token(url: str, query: str, keys: Mapping[str, str], now: float) -> None:

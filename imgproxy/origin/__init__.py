@@ -67,9 +67,16 @@ class Origin(Protocol):
 def open_origin(settings: Settings) -> Origin:
     from imgproxy.origin.folder import FolderOrigin
     from imgproxy.origin.http import HTTPOrigin
+    from imgproxy.origin.kodo import PrivateDownloadSigner
+    from imgproxy.origin.s3 import SigV4Signer, bucket_url, s3_location
 
     if settings.origin.startswith(("http://", "https://")):
-        return HTTPOrigin(settings)
+        sign = PrivateDownloadSigner(settings.origin_qiniu_key) if settings.origin_qiniu_key else None
+        return HTTPOrigin(settings, settings.origin, sign)
+    if settings.origin.startswith("s3://"):
+        return HTTPOrigin(settings, bucket_url(s3_location(settings.origin), settings), SigV4Signer(settings.s3_region))
     if "://" in settings.origin:
-        raise ConfigError(f"IMGPROXY_ORIGIN: only folders and http(s):// URLs are supported, got {settings.origin!r}")
+        raise ConfigError(
+            f"IMGPROXY_ORIGIN: only folders, http(s):// URLs and s3:// buckets are supported, got {settings.origin!r}"
+        )
     return FolderOrigin(settings)

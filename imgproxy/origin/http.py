@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
 from cachetools import LRUCache
+from httpx_retries import Retry, RetryTransport
 
 from imgproxy import __version__
 from imgproxy.capped import read_capped
@@ -18,6 +20,9 @@ from imgproxy.errors import BadGateway, GatewayTimeout, NotFound, TooLarge
 from imgproxy.origin import ObjectInfo, Original, Streamed
 
 T = TypeVar("T")
+log = logging.getLogger("imgproxy")
+# Per origin: enough connections for a busy worker, and idle ones kept to skip the TLS handshake.
+ORIGIN_POOL = httpx.Limits(max_connections=256, max_keepalive_connections=64)
 
 # Request headers a passthrough forwards, so the origin answers 304s and ranges itself.
 FORWARDED_REQUEST_HEADERS = ("if-none-match", "if-modified-since", "range", "if-range")
@@ -35,15 +40,33 @@ FORWARDED_RESPONSE_HEADERS = (
 )
 
 
+# Signs an origin request in place (S3's Signature V4, Qiniu's private-download token).
+Signer = Callable[[httpx.Request], Awaitable[None]]
+# Answers worth another try: the origin or something before it failed, or throttles (S3's SlowDown).
+RETRIED_STATUSES = (500, 502, 503, 504)
+
+
 class HTTPOrigin:
-    def __init__(self, settings: Settings) -> None:
-        self.base = settings.origin.rstrip("/")
+    """Objects under `base`, fetched over one pooled client; `sign` signs every request."""
+
+    def __init__(self, settings: Settings, base: str, sign: Signer | None = None) -> None:
+        self.base = base.rstrip("/")
+        self.sign = sign
         self.max_bytes = settings.max_source_bytes
         self.deadline = settings.origin_timeout
         self.ttl = settings.origin_ttl
+        # Idempotent requests only, and all of them within the whole-fetch deadline (`_call`).
+        retry = Retry(
+            total=settings.origin_retries,
+            allowed_methods=("GET", "HEAD"),
+            status_forcelist=RETRIED_STATUSES,
+            retry_on_exceptions=(httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError),
+            backoff_factor=0.2,
+            backoff_jitter=1.0,
+        )
         self.client = httpx.AsyncClient(
+            transport=RetryTransport(httpx.AsyncHTTPTransport(limits=ORIGIN_POOL), retry=retry),
             timeout=httpx.Timeout(settings.origin_timeout, connect=settings.origin_connect_timeout),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
             # A redirect could point anywhere, the proxy's own network included (SSRF): an origin is
             # a bucket endpoint that answers for its own objects.
             follow_redirects=False,
@@ -54,7 +77,7 @@ class HTTPOrigin:
         self.known: LRUCache[str, tuple[ObjectInfo, float]] = LRUCache(maxsize=100_000)
 
     def url_of(self, key: str) -> str:
-        return f"{self.base}/{quote(key, safe='/')}"
+        return f"{self.base}/{quote(key, safe='/~')}"
 
     async def stat(self, key: str) -> ObjectInfo | None:
         entry = self.known.get(key)
@@ -64,34 +87,36 @@ class HTTPOrigin:
         if time.monotonic() - checked_at < self.ttl:
             return info
         headers = {"If-None-Match": info.etag} if info.etag else {}
-        response = await self._call(self.client.head(self.url_of(key), headers=headers))
+        response = await self._call(self._send("HEAD", key, headers))
         if response.status_code == 304:
             self.known[key] = (info, time.monotonic())
             return info
-        check_status(response)
+        await check_status(response)
         fresh = info_from_headers(response.headers)
         self._remember(key, fresh)
         return fresh if fresh.etag else None
 
     async def fetch(self, key: str) -> Original:
         async def download() -> Original:
-            async with self.client.stream("GET", self.url_of(key)) as response:
-                check_status(response)
+            response = await self._send("GET", key, {}, stream=True)
+            try:
+                await check_status(response)
                 declared = response.headers.get("content-length")
                 data = await read_capped(response.aiter_bytes(), declared, self.max_bytes, "original", TooLarge)
-                info = info_from_headers(response.headers)
-                self._remember(key, info)
-                return Original(info, data)
+            finally:
+                await response.aclose()
+            info = info_from_headers(response.headers)
+            self._remember(key, info)
+            return Original(info, data)
 
         return await self._call(download())
 
     async def passthrough(self, key: str, method: str, headers: Mapping[str, str]) -> Streamed:
         forwarded_request = {name: headers[name] for name in FORWARDED_REQUEST_HEADERS if name in headers}
-        outgoing = self.client.build_request(method, self.url_of(key), headers=forwarded_request)
         deadline = asyncio.get_running_loop().time() + self.deadline
-        response = await self._call(self.client.send(outgoing, stream=True))
+        response = await self._call(self._send(method, key, forwarded_request, stream=True))
         try:
-            check_status(response)
+            await check_status(response)
         except BaseException:
             await response.aclose()
             raise
@@ -100,6 +125,12 @@ class HTTPOrigin:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    async def _send(self, method: str, key: str, headers: Mapping[str, str], stream: bool = False) -> httpx.Response:
+        request = self.client.build_request(method, self.url_of(key), headers=headers)
+        if self.sign is not None:
+            await self.sign(request)
+        return await self.client.send(request, stream=stream)
 
     def _remember(self, key: str, info: ObjectInfo) -> None:
         if info.etag is None:
@@ -126,14 +157,26 @@ async def within(chunks: AsyncIterator[bytes], deadline: float) -> AsyncIterator
             yield chunk
 
 
-def check_status(response: httpx.Response) -> None:
+async def check_status(response: httpx.Response) -> None:
     status = response.status_code
     if status in (404, 410):
         raise NotFound()
+    if status in (401, 403):
+        # S3 says why in its XML body (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId...):
+        # the operator's log gets the code, never a secret; the client only that access was refused.
+        code = error_code(await response.aread())
+        log.warning("origin refused %s %s: %s %s", response.request.method, response.url.path, status, code)
+        raise BadGateway(f"origin refused the proxy's credentials ({status})")
     if status >= 400:
         raise BadGateway(f"origin answered {status}")
     if 300 <= status < 400 and status != 304:  # 304: the answer to a conditional request
         raise BadGateway(f"origin answered {status} (a redirect, which the proxy does not follow)")
+
+
+def error_code(body: bytes) -> str:
+    """The <Code> of an S3 error document, or "-"."""
+    start, end = body.find(b"<Code>"), body.find(b"</Code>")
+    return body[start + 6 : end].decode("ascii", "replace")[:64] if 0 <= start < end else "-"
 
 
 def info_from_headers(headers: httpx.Headers) -> ObjectInfo:
