@@ -44,11 +44,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(folder: Path, workers: int, **settings: str) -> tuple[subprocess.Popen, str]:
+def start(origin: Path | str, workers: int, **settings: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "IMGPROXY_ACCESS_LOG": "0", **{"IMGPROXY_" + k.upper(): v for k, v in settings.items()}}
     process = subprocess.Popen(
-        [sys.executable, "-m", "imgproxy", "serve", "--port", str(port), "--origin", str(folder), "--workers", str(workers)],
+        [sys.executable, "-m", "imgproxy", "serve", "--port", str(port), "--origin", str(origin), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

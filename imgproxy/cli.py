@@ -74,7 +74,7 @@ def add_jobs(command: argparse.ArgumentParser) -> None:
 def serve_command(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from imgproxy.origin import open_origin
+    from imgproxy.origin import Origins
 
     for f in fields(Settings):
         value = getattr(args, f.name)
@@ -82,7 +82,7 @@ def serve_command(args: argparse.Namespace) -> None:
             os.environ[env_name(f.name)] = value
     try:
         settings = Settings.from_env()
-        open_origin(settings)  # fail now, naming the setting, rather than in every worker
+        Origins(settings)  # fail now, naming the setting, rather than in every worker
     except ConfigError as exc:
         sys.exit(f"imgproxy: {exc}")
     uvicorn.run(

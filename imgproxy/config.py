@@ -71,6 +71,11 @@ class Settings:
         "backoff and jitter, within the whole-fetch timeout.",
         minimum=0,
     )
+    origin_by_host: str = _setting(
+        "",
+        "Origins by the request's Host (port ignored), as host=origin pairs separated by commas; other hosts use "
+        "IMGPROXY_ORIGIN (404 with IMGPROXY_ORIGIN=none).",
+    )
     origin_qiniu_key: str = _setting(
         "", "AK:SK of a Qiniu Kodo private bucket: every fetch from an http(s):// origin is a signed private-download URL."
     )
@@ -129,6 +134,7 @@ class Settings:
     def __post_init__(self) -> None:
         parse_key_pairs(self.api_keys)
         parse_allowlist(self.url_allowlist)
+        parse_origin_hosts(self.origin_by_host)
         if self.private_downloads and not self.api_keys:
             raise ConfigError(f"{env_name('private_downloads')}: needs keys to check tokens with; set {env_name('api_keys')}")
 
@@ -185,6 +191,18 @@ def parse_value(name: str, type_name: str, raw: str, minimum: float | None) -> A
     if not raw:
         raise ConfigError(f"{where}: must not be empty")
     return raw
+
+
+def parse_origin_hosts(text: str) -> dict[str, str]:
+    """Host name (lower case) -> origin, from `host=origin` pairs separated by commas."""
+    table = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        host, _, origin = item.partition("=")
+        host = host.strip().lower().rstrip(".")
+        if not HOST_NAME.match(host) or not origin.strip():
+            raise ConfigError(f"{env_name('origin_by_host')}: expected host=origin pairs separated by commas, got {item!r}")
+        table[host] = origin.strip()
+    return table
 
 
 def parse_key_pairs(text: str, setting: str = "api_keys") -> dict[str, str]:

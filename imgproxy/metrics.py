@@ -10,6 +10,18 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 RESULT_CACHE = Counter("imgproxy_result_cache_total", "Processed-result cache lookups.", ["outcome"])
+ORIGIN_FETCH = Histogram(
+    "imgproxy_origin_fetch_seconds",
+    "Time to fetch an original whole, retries included, by origin.",
+    ["origin"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+ORIGIN_BYTES = Counter("imgproxy_origin_bytes_total", "Bytes of originals fetched, by origin.", ["origin"])
+ORIGIN_ERRORS = Counter(
+    "imgproxy_origin_errors_total",
+    "Failed fetches of originals, by origin and kind: not_found, denied, timeout, 5xx (an error answer), connect.",
+    ["origin", "kind"],
+)
 DETECTION = Histogram(
     "imgproxy_detection_seconds",
     "Face detection time per image (cache misses only).",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cachetools import LRUCache
 from PIL import Image
 
 from imgproxy.config import Settings
+from imgproxy.errors import GatewayTimeout, NotFound, ProxyError
 from imgproxy.faces.detect import detect
 from imgproxy.faces.finder import FaceFinder
-from imgproxy.metrics import RESULT_CACHE
-from imgproxy.origin import Original, open_origin
+from imgproxy.metrics import ORIGIN_BYTES, ORIGIN_ERRORS, ORIGIN_FETCH, RESULT_CACHE
+from imgproxy.origin import ObjectInfo, Original, OriginFailed, OriginRefused, Origins, OriginUnreachable, Source
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import Pipeline
 from imgproxy.pipeline.run import Result, run
@@ -21,7 +24,7 @@ from imgproxy.pipeline.values import Encoded
 from imgproxy.singleflight import SingleFlight
 from imgproxy.workers import WorkerPool
 
-log = logging.getLogger("imgproxy")
+T = TypeVar("T")
 
 # One cached detection costs a few hundred bytes; give detections this share of the cache budget.
 BYTES_PER_DETECTION = 2048
@@ -30,10 +33,10 @@ BYTES_PER_DETECTION = 2048
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.origin = open_origin(settings)
+        self.origins = Origins(settings)
         self.pool = WorkerPool(settings.thread_count, settings.queue_limit)
         self.faces = FaceFinder(settings.cache_bytes // BYTES_PER_DETECTION // 16)
-        self.results: LRUCache[tuple[str, str, str], Result] | None = (
+        self.results: LRUCache[tuple[str, str, str, str], Result] | None = (
             LRUCache(settings.cache_bytes, getsizeof=lambda r: r.size) if settings.cache_bytes else None
         )
         self.fetches: SingleFlight[Original] = SingleFlight()
@@ -47,39 +50,74 @@ class Service:
 
     async def close(self) -> None:
         self.ready = False
-        await self.origin.aclose()
+        await self.origins.aclose()
         self.pool.shutdown()
 
-    def cached(self, key: str, identity: str, pipeline: Pipeline) -> Result | None:
+    def cached(self, source: Source, key: str, identity: str, pipeline: Pipeline) -> Result | None:
         """The cached result, counted as a hit; a miss is counted once, where the result is computed."""
-        result = self.results.get((key, identity, pipeline.canonical())) if self.results is not None else None
+        entry = (source.name, key, identity, pipeline.canonical())
+        result = self.results.get(entry) if self.results is not None else None
         if result is not None:
             RESULT_CACHE.labels("hit").inc()
         return result
 
-    async def process(self, key: str, pipeline: Pipeline, looked_up: str | None = None) -> Processed:
+    async def process(self, source: Source, key: str, pipeline: Pipeline, looked_up: str | None = None) -> Processed:
         """`pipeline` on the current `key`: fetched and computed once however many ask at the same
         time, while requests for other pipelines of the same key share the download. The result
         cache is not asked again under `looked_up`, the identity the caller has just looked up.
         """
-        flight = (key, pipeline.canonical())
+        flight = (source.name, key, pipeline.canonical())
         if not self.requests.running(flight):
             self.pool.admit()  # shed before the download; a request joining one in flight costs nothing
-        return await self.requests.do(flight, lambda: self._process(key, pipeline, looked_up))
+        return await self.requests.do(flight, lambda: self._process(source, key, pipeline, looked_up))
 
-    async def _process(self, key: str, pipeline: Pipeline, looked_up: str | None) -> Processed:
-        original = await self.fetches.do(key, lambda: self.origin.fetch(key))
+    async def _process(self, source: Source, key: str, pipeline: Pipeline, looked_up: str | None) -> Processed:
+        original = await self.fetches.do((source.name, key), lambda: fetch(source, key))
         encoded = Encoded(original.data, original.info.content_type)
         # The origin's ETag, or the content hash, which the detection cache reuses (hashed once, in
         # a thread: 20 MiB take the event loop 40 ms).
         identity = original.info.etag or f'"{await asyncio.to_thread(lambda: encoded.digest)}"'
-        result = None if identity == looked_up else self.cached(key, identity, pipeline)
+        result = None if identity == looked_up else self.cached(source, key, identity, pipeline)
         if result is None:
             RESULT_CACHE.labels("miss").inc()
             result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces))
             if self.results is not None and result.size <= self.settings.cache_bytes:
-                self.results[(key, identity, pipeline.canonical())] = result
+                self.results[(source.name, key, identity, pipeline.canonical())] = result
         return Processed(result, identity, original.info.last_modified)
+
+
+# The kinds of failed fetches the metrics count, by the error each ends in.
+FETCH_FAILURES: tuple[tuple[type[ProxyError], str], ...] = (
+    (NotFound, "not_found"),
+    (OriginRefused, "denied"),
+    (GatewayTimeout, "timeout"),
+    (OriginFailed, "5xx"),
+    (OriginUnreachable, "connect"),
+)
+
+
+async def fetch(source: Source, key: str) -> Original:
+    """The original `key` from `source`, its time, size and failures counted per origin."""
+    started = time.perf_counter()
+    original = await counted(source, source.origin.fetch(key))
+    ORIGIN_FETCH.labels(source.name).observe(time.perf_counter() - started)
+    ORIGIN_BYTES.labels(source.name).inc(len(original.data))
+    return original
+
+
+async def stat(source: Source, key: str) -> ObjectInfo | None:
+    """What `source` knows of `key` without a download (`Origin.stat`), its failures counted."""
+    return await counted(source, source.origin.stat(key))
+
+
+async def counted(source: Source, work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except ProxyError as error:
+        kind = next((kind for kind_of, kind in FETCH_FAILURES if isinstance(error, kind_of)), None)
+        if kind is not None:
+            ORIGIN_ERRORS.labels(source.name, kind).inc()
+        raise
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from imgproxy.http.caching import Version, answer, caching, is_not_modified, not_modified, result_version
 from imgproxy.http.observe import OP_KEY
 from imgproxy.http.tokens import check_download_token
-from imgproxy.origin import LocalFile
+from imgproxy.origin import LocalFile, Source
 from imgproxy.origin.keys import key_from_raw_path
 from imgproxy.pipeline.parse import parse_pipeline, pipeline_text
-from imgproxy.service import Service
+from imgproxy.service import Service, stat
 
 
 async def download(request: Request) -> Response:
@@ -29,36 +29,37 @@ async def download(request: Request) -> Response:
         url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw_path.decode('latin-1')}"
         check_download_token(url, query, settings.key_pairs, time.time())
     key = key_from_raw_path(raw_path)
+    source = service.origins.for_host(request.headers.get("host"))
     text = pipeline_text(query)
     if text is None:
         request.scope[OP_KEY] = "original"
-        return await original(request, service, key)
+        return await original(request, service, source, key)
 
     pipeline = parse_pipeline(text, settings.max_pipeline_ops)
     request.scope[OP_KEY] = pipeline.label
-    known = await service.origin.stat(key)
+    known = await stat(source, key)
     if known is not None and known.etag is not None:
         version = result_version(known.etag, pipeline.canonical(), known.last_modified)
         if is_not_modified(request.headers, version):
             return not_modified(settings, version)
-        result = service.cached(key, known.etag, pipeline)
+        result = service.cached(source, key, known.etag, pipeline)
         if result is not None:
             return answer(result, settings, version)
 
     looked_up = known.etag if known is not None else None
-    processed = await service.process(key, pipeline, looked_up)
+    processed = await service.process(source, key, pipeline, looked_up)
     version = result_version(processed.identity, pipeline.canonical(), processed.last_modified)
     if processed.identity != looked_up and is_not_modified(request.headers, version):
         return not_modified(settings, version)
     return answer(processed.result, settings, version)
 
 
-async def original(request: Request, service: Service, key: str) -> Response:
+async def original(request: Request, service: Service, source: Source, key: str) -> Response:
     """The original as the origin has it, with its own validators; 304 when the client holds it."""
-    info = await service.origin.stat(key)
+    info = await stat(source, key)
     if info is not None and is_not_modified(request.headers, Version(info.etag, info.last_modified)):
         return not_modified(service.settings, Version(info.etag, info.last_modified))
-    passthrough = await service.origin.passthrough(key, request.method, request.headers)
+    passthrough = await source.origin.passthrough(key, request.method, request.headers)
     if isinstance(passthrough, LocalFile):
         headers = {"ETag": passthrough.info.etag or "", "Last-Modified": passthrough.info.last_modified or ""}
         response: Response = FileResponse(

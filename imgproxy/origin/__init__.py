@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from imgproxy.config import ConfigError, Settings
+from imgproxy.config import ConfigError, Settings, parse_origin_hosts
+from imgproxy.errors import BadGateway, NotFound
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,18 @@ class ObjectInfo:
 class Original:
     info: ObjectInfo
     data: bytes
+
+
+class OriginRefused(BadGateway):
+    """The origin refused the proxy's credentials (401, 403)."""
+
+
+class OriginUnreachable(BadGateway):
+    """The origin could not be connected to, or broke its answer."""
+
+
+class OriginFailed(BadGateway):
+    """The origin answered an error (5xx after the retries, another 4xx) or a redirect."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,8 @@ class Streamed:
 
 
 Passthrough = LocalFile | Streamed
+# IMGPROXY_ORIGIN=none: no origin for a Host that IMGPROXY_ORIGIN_BY_HOST does not name (404).
+NO_ORIGIN = "none"
 
 
 class Origin(Protocol):
@@ -64,19 +79,56 @@ class Origin(Protocol):
     async def aclose(self) -> None: ...
 
 
-def open_origin(settings: Settings) -> Origin:
+def open_origin(settings: Settings, spec: str) -> Origin:
+    """The origin `spec` names: a folder, an http(s):// base URL or an s3:// bucket."""
     from imgproxy.origin.folder import FolderOrigin
     from imgproxy.origin.http import HTTPOrigin
     from imgproxy.origin.kodo import PrivateDownloadSigner
     from imgproxy.origin.s3 import SigV4Signer, bucket_url, s3_location
 
-    if settings.origin.startswith(("http://", "https://")):
+    if spec.startswith(("http://", "https://")):
         sign = PrivateDownloadSigner(settings.origin_qiniu_key) if settings.origin_qiniu_key else None
-        return HTTPOrigin(settings, settings.origin, sign)
-    if settings.origin.startswith("s3://"):
-        return HTTPOrigin(settings, bucket_url(s3_location(settings.origin), settings), SigV4Signer(settings.s3_region))
-    if "://" in settings.origin:
-        raise ConfigError(
-            f"IMGPROXY_ORIGIN: only folders, http(s):// URLs and s3:// buckets are supported, got {settings.origin!r}"
-        )
-    return FolderOrigin(settings)
+        return HTTPOrigin(settings, spec, sign)
+    if spec.startswith("s3://"):
+        return HTTPOrigin(settings, bucket_url(s3_location(spec), settings), SigV4Signer(settings.s3_region))
+    if "://" in spec:
+        raise ConfigError(f"IMGPROXY_ORIGIN: only folders, http(s):// URLs and s3:// buckets are supported, got {spec!r}")
+    return FolderOrigin(settings, spec)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured origin and its name (the origin as configured): results, downloads and
+    metrics are kept apart by it, so two buckets' objects of the same key never mix."""
+
+    name: str
+    origin: Origin
+
+
+def host_name(host: str | None) -> str:
+    """The name in a Host header, lower case, without its port: "Img.Example.com:8080" -> "img.example.com"."""
+    host = (host or "").strip().lower()
+    if host.startswith("["):  # an IPv6 literal, whose colons are not a port's
+        return host.partition("]")[0] + "]"
+    return host.partition(":")[0].rstrip(".")
+
+
+class Origins:
+    """The origin of each request, by its Host (IMGPROXY_ORIGIN_BY_HOST), else IMGPROXY_ORIGIN."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.default = None if settings.origin == NO_ORIGIN else Source(settings.origin, open_origin(settings, settings.origin))
+        self.by_host = {
+            host: Source(spec, open_origin(settings, spec)) for host, spec in parse_origin_hosts(settings.origin_by_host).items()
+        }
+
+    def for_host(self, host: str | None) -> Source:
+        """The source of a request whose Host header is `host` (its port ignored)."""
+        source = self.by_host.get(host_name(host), self.default)
+        if source is None:
+            raise NotFound()
+        return source
+
+    async def aclose(self) -> None:
+        for source in {id(s): s for s in (self.default, *self.by_host.values()) if s is not None}.values():
+            await source.origin.aclose()

@@ -15,10 +15,10 @@ from imgproxy.origin import LocalFile, ObjectInfo, Original
 
 
 class FolderOrigin:
-    def __init__(self, settings: Settings) -> None:
-        root = os.path.realpath(settings.origin)
+    def __init__(self, settings: Settings, folder: str) -> None:
+        root = os.path.realpath(folder)
         if not os.path.isdir(root):
-            raise ConfigError(f"IMGPROXY_ORIGIN: {settings.origin!r} is not a folder (run `make samples` for the default one)")
+            raise ConfigError(f"IMGPROXY_ORIGIN: {folder!r} is not a folder (run `make samples` for the default one)")
         self.root = root
         self.max_bytes = settings.max_source_bytes
 

@@ -16,8 +16,8 @@ from httpx_retries import Retry, RetryTransport
 from imgproxy import __version__
 from imgproxy.capped import read_capped
 from imgproxy.config import Settings
-from imgproxy.errors import BadGateway, GatewayTimeout, NotFound, TooLarge
-from imgproxy.origin import ObjectInfo, Original, Streamed
+from imgproxy.errors import GatewayTimeout, NotFound, TooLarge
+from imgproxy.origin import ObjectInfo, Original, OriginFailed, OriginRefused, OriginUnreachable, Streamed
 
 T = TypeVar("T")
 log = logging.getLogger("imgproxy")
@@ -146,7 +146,7 @@ class HTTPOrigin:
         except (TimeoutError, httpx.TimeoutException):
             raise GatewayTimeout(f"origin timed out after {self.deadline:g} s") from None
         except httpx.HTTPError as exc:
-            raise BadGateway(f"origin unreachable: {type(exc).__name__}") from None
+            raise OriginUnreachable(f"origin unreachable: {type(exc).__name__}") from None
 
 
 async def within(chunks: AsyncIterator[bytes], deadline: float) -> AsyncIterator[bytes]:
@@ -166,11 +166,11 @@ async def check_status(response: httpx.Response) -> None:
         # the operator's log gets the code, never a secret; the client only that access was refused.
         code = error_code(await response.aread())
         log.warning("origin refused %s %s: %s %s", response.request.method, response.url.path, status, code)
-        raise BadGateway(f"origin refused the proxy's credentials ({status})")
+        raise OriginRefused(f"origin refused the proxy's credentials ({status})")
     if status >= 400:
-        raise BadGateway(f"origin answered {status}")
+        raise OriginFailed(f"origin answered {status}")
     if 300 <= status < 400 and status != 304:  # 304: the answer to a conditional request
-        raise BadGateway(f"origin answered {status} (a redirect, which the proxy does not follow)")
+        raise OriginFailed(f"origin answered {status} (a redirect, which the proxy does not follow)")
 
 
 def error_code(body: bytes) -> str:
