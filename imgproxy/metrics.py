@@ -17,6 +17,7 @@ ORIGIN_FETCH = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 ORIGIN_BYTES = Counter("imgproxy_origin_bytes_total", "Bytes of originals fetched, by origin.", ["origin"])
+ORIGIN_RETRIES = Counter("imgproxy_origin_retries_total", "Origin requests tried again, by origin.", ["origin"])
 ORIGIN_ERRORS = Counter(
     "imgproxy_origin_errors_total",
     "Failed fetches of originals, by origin and kind: not_found, denied, timeout, 5xx (an error answer), connect.",

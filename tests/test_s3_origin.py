@@ -214,6 +214,8 @@ def test_throttling_is_retried_then_a_502(s3: S3Server, tmp_path: Path, throttle
         assert server.seen == min(throttled + 1, 3)  # the first try and two retries at most
         if status == 502:
             assert error_of(response, 502) == "origin answered 503"
+        metrics = httpx.get(proxy.url + "/metrics", timeout=30).text
+        assert f'imgproxy_origin_retries_total{{origin="s3://{BUCKET}/users"}} 2.0' in metrics
     finally:
         stop(proxy.process)
         server.shutdown()

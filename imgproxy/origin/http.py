@@ -17,6 +17,7 @@ from imgproxy import __version__
 from imgproxy.capped import read_capped
 from imgproxy.config import Settings
 from imgproxy.errors import GatewayTimeout, NotFound, TooLarge
+from imgproxy.metrics import ORIGIN_RETRIES
 from imgproxy.origin import ObjectInfo, Original, OriginFailed, OriginRefused, OriginUnreachable, Streamed
 
 T = TypeVar("T")
@@ -44,12 +45,28 @@ FORWARDED_RESPONSE_HEADERS = (
 Signer = Callable[[httpx.Request], Awaitable[None]]
 # Answers worth another try: the origin or something before it failed, or throttles (S3's SlowDown).
 RETRIED_STATUSES = (500, 502, 503, 504)
+TRIED = "imgproxy.tried"  # marks a request the pool has sent once already
+
+
+class CountedTransport(httpx.AsyncHTTPTransport):
+    """The pool under the retries, counting each request's tries after its first as retries."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(limits=ORIGIN_POOL)
+        self.origin = origin
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.extensions.get(TRIED):
+            ORIGIN_RETRIES.labels(self.origin).inc()
+        request.extensions[TRIED] = True
+        return await super().handle_async_request(request)
 
 
 class HTTPOrigin:
-    """Objects under `base`, fetched over one pooled client; `sign` signs every request."""
+    """Objects under `base`, fetched over one pooled client; `sign` signs every request; `name`
+    labels its metrics."""
 
-    def __init__(self, settings: Settings, base: str, sign: Signer | None = None) -> None:
+    def __init__(self, settings: Settings, base: str, sign: Signer | None = None, name: str = "") -> None:
         self.base = base.rstrip("/")
         self.sign = sign
         self.max_bytes = settings.max_source_bytes
@@ -65,7 +82,7 @@ class HTTPOrigin:
             backoff_jitter=1.0,
         )
         self.client = httpx.AsyncClient(
-            transport=RetryTransport(httpx.AsyncHTTPTransport(limits=ORIGIN_POOL), retry=retry),
+            transport=RetryTransport(CountedTransport(name or base), retry=retry),
             timeout=httpx.Timeout(settings.origin_timeout, connect=settings.origin_connect_timeout),
             # A redirect could point anywhere, the proxy's own network included (SSRF): an origin is
             # a bucket endpoint that answers for its own objects.
