@@ -3,7 +3,9 @@ bucket; and the metrics of origin fetches."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -74,3 +76,39 @@ def test_the_host_table_is_read_and_checked():
     }
     with pytest.raises(ConfigError, match="IMGPROXY_ORIGIN_BY_HOST: expected host=origin pairs"):
         parse_origin_hosts("a.example")
+
+
+class Plain(BaseHTTPRequestHandler):
+    """An origin that sends neither ETag nor Last-Modified, counting what it serves."""
+
+    served = 0
+    photo = b""
+
+    def do_GET(self) -> None:
+        type(self).served += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(self.photo)))
+        self.end_headers()
+        self.wfile.write(self.photo)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_origin_without_validators_is_downloaded_again_but_not_processed_again(samples_dir: Path, tmp_path: Path):
+    Plain.photo = (samples_dir / "grace_hopper.jpg").read_bytes()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    proxy = start_proxy(f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
+    try:
+        first, second = (proxy.get("/photo.jpg?facecrop2/120x120") for _ in range(2))
+        assert first.status_code == second.status_code == 200 and first.content == second.content
+        assert first.headers["etag"] == second.headers["etag"]  # the content hash names the original
+        assert Plain.served == 2  # nothing tells the proxy the original is unchanged: it must look
+        metrics = httpx.get(proxy.url + "/metrics", timeout=30).text
+        assert 'imgproxy_result_cache_total{outcome="hit"} 1.0' in metrics
+        assert 'imgproxy_result_cache_total{outcome="miss"} 1.0' in metrics
+    finally:
+        stop(proxy.process)
+        server.shutdown()

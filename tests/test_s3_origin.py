@@ -219,3 +219,32 @@ def test_throttling_is_retried_then_a_502(s3: S3Server, tmp_path: Path, throttle
     finally:
         stop(proxy.process)
         server.shutdown()
+
+
+class ExpiredToken(BaseHTTPRequestHandler):
+    """What S3 answers a request signed with an expired session token (moto does not expire them)."""
+
+    def do_GET(self) -> None:
+        body = b"<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>"
+        self.send_response(400)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_expired_session_token_is_refused_credentials(tmp_path: Path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ExpiredToken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    credentials = {"AWS_ACCESS_KEY_ID": "ASIA", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_SESSION_TOKEN": "stale-session-token"}
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    proxy = start_proxy("s3://photos", tmp_path, credentials, s3_endpoint=endpoint)
+    try:
+        assert error_of(proxy.get("/a.jpg?facecrop2/100x100"), 502) == "origin refused the proxy's credentials (400)"
+        log = proxy.log.read_text()
+        assert "ExpiredToken" in log and "stale-session-token" not in log
+    finally:
+        stop(proxy.process)
+        server.shutdown()

@@ -46,6 +46,8 @@ Signer = Callable[[httpx.Request], Awaitable[None]]
 # Answers worth another try: the origin or something before it failed, or throttles (S3's SlowDown).
 RETRIED_STATUSES = (500, 502, 503, 504)
 TRIED = "imgproxy.tried"  # marks a request the pool has sent once already
+# S3's codes for credentials it refuses with a 400 rather than a 403: a session token gone stale.
+CREDENTIAL_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "TokenRefreshRequired"})
 
 
 class CountedTransport(httpx.AsyncHTTPTransport):
@@ -178,10 +180,10 @@ async def check_status(response: httpx.Response) -> None:
     status = response.status_code
     if status in (404, 410):
         raise NotFound()
-    if status in (401, 403):
-        # S3 says why in its XML body (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId...):
-        # the operator's log gets the code, never a secret; the client only that access was refused.
-        code = error_code(await response.aread())
+    code = error_code(await response.aread()) if status in (400, 401, 403) else "-"
+    if status in (401, 403) or code in CREDENTIAL_ERRORS:
+        # S3 says why in its XML body (AccessDenied, SignatureDoesNotMatch, ExpiredToken...): the
+        # operator's log gets the code, never a secret; the client only that access was refused.
         log.warning("origin refused %s %s: %s %s", response.request.method, response.url.path, status, code)
         raise OriginRefused(f"origin refused the proxy's credentials ({status})")
     if status >= 400:
