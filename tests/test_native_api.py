@@ -296,7 +296,7 @@ class Misbehaving(BaseHTTPRequestHandler):
         elif self.path == "/loop":
             self.redirect("/loop")
         elif self.path == "/slow":
-            threading.Event().wait(3)
+            threading.Event().wait(60)
             self.answer(200, b"late")
         elif self.path == "/html":
             self.answer(200, b"<html>sorry</html>")
@@ -329,11 +329,12 @@ def allowing(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         url_allowlist="127.0.0.1",
         max_request_bytes=str(400_000),
         max_source_bytes=str(150_000),
-        origin_timeout="1.5",
+        origin_timeout="5",  # far longer than any fetch here takes, far shorter than /slow
         api_open="1",
     )
     Misbehaving.proxy_url = proxy.url
     server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
+    server.daemon_threads = True  # a /slow answer may still be waiting when the module is done
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
