@@ -89,6 +89,11 @@ class Settings:
     api_open: bool = _setting(
         False, "Serve the detect APIs without keys; without it and without IMGPROXY_API_KEYS they answer 401."
     )
+    cache_until_token_expires: bool = _setting(
+        False,
+        "Let shared caches keep a token-authorized answer until its token expires (public, max-age=<seconds left>) "
+        "instead of Cache-Control: private.",
+    )
     private_downloads: bool = _setting(
         False, "Require a Qiniu private-download token (&e=<deadline>&token=<AK>:<sign>) on every download URL."
     )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import qiniu
+import requests
 from conftest import REPO, Proxy, free_port, start_nginx, start_proxy, stop
+from qiniu import Auth
+from qiniu.auth import QiniuMacRequestsAuth
+
+AK, SK = "front-ak", "front-sk"
 
 
 def local_config(example: str, port: int, upstreams: list[Proxy], prefix: Path) -> str:
@@ -27,13 +36,12 @@ def local_config(example: str, port: int, upstreams: list[Proxy], prefix: Path) 
     return ("user root;\n" if os.geteuid() == 0 else "") + config
 
 
-@pytest.fixture(scope="module")
-def front(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Proxy]]]:
-    prefix = tmp_path_factory.mktemp("front")
+def nginx_in_front(samples_dir: Path, prefix: Path, **settings: str) -> Iterator[tuple[str, list[Proxy]]]:
+    """nginx with the example's configuration in front of two instances with `settings`."""
     (prefix / "cache").mkdir()
     upstreams: list[Proxy] = []
     try:
-        upstreams += [start_proxy(str(samples_dir), prefix) for _ in range(2)]
+        upstreams += [start_proxy(str(samples_dir), prefix, **settings) for _ in range(2)]
         port = free_port()
         example = (REPO / "nginx.conf.example").read_text()
         nginx = start_nginx(local_config(example, port, upstreams, prefix), prefix, f"http://127.0.0.1:{port}/healthz")
@@ -45,6 +53,17 @@ def front(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         for proxy in upstreams:
             stop(proxy.process)
+
+
+@pytest.fixture(scope="module")
+def front(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Proxy]]]:
+    yield from nginx_in_front(samples_dir, tmp_path_factory.mktemp("front"))
+
+
+@pytest.fixture(scope="module")
+def private_front(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Proxy]]]:
+    """Private downloads and signed APIs behind nginx: every URL needs a token."""
+    yield from nginx_in_front(samples_dir, tmp_path_factory.mktemp("private"), private_downloads="1", api_keys=f"{AK}:{SK}")
 
 
 def served_by(upstreams: list[Proxy], path: str) -> list[int]:
@@ -79,3 +98,36 @@ def test_each_url_goes_to_one_instance_and_both_share_the_work(front):
     assert all(len(owner) == 1 for owner in owners)
     counts = [sum(1 for owner in owners if owner == [i]) for i in range(2)]
     assert min(counts) >= 5, counts
+
+
+def test_a_token_url_is_never_served_from_nginx_past_its_token(private_front):
+    """A URL signed for 3 s answers 200 through nginx, and 401 once expired, though nginx saw the 200."""
+    url, _ = private_front
+    signed = Auth(AK, SK).private_download_url(url + "/grace_hopper.jpg?facecrop2/130x130", expires=3)
+    first = httpx.get(signed, timeout=30)
+    assert first.status_code == 200 and first.headers["cache-control"].startswith("private, max-age=")
+    deadline = int(signed.split("&e=")[1].split("&")[0])
+    threading.Event().wait(max(0, deadline - time.time()) + 1.5)  # the token expires on purpose
+    expired = httpx.get(signed, timeout=30)
+    assert expired.status_code == 401 and expired.json() == {"error": "download token expired"}
+
+
+def test_signed_downloads_and_apis_keep_the_port_of_the_host(private_front, samples_dir: Path):
+    url, _ = private_front
+    assert ":" in url.removeprefix("http://")  # the Host the client signs has a port
+    signed = Auth(AK, SK).private_download_url(url + "/grace_hopper.jpg", expires=3600)
+    assert httpx.get(signed, timeout=30).content == (samples_dir / "grace_hopper.jpg").read_bytes()
+    auth = QiniuMacRequestsAuth(qiniu.QiniuMacAuth(AK, SK))
+    image = base64.b64encode((samples_dir / "grace_hopper.jpg").read_bytes()).decode()
+    answer = requests.post(url + "/v2/facedetect", json={"image": image, "image_type": "BASE64"}, auth=auth, timeout=60)
+    assert answer.status_code == 200 and answer.json()["error_code"] == 0, answer.text
+
+
+def test_tokens_never_reach_the_access_log(private_front):
+    url, upstreams = private_front
+    signed = Auth(AK, SK).private_download_url(url + "/astronaut.jpg?imageInfo", expires=3600)
+    assert httpx.get(signed, timeout=30).status_code == 200
+    token = signed.split("&token=")[1]
+    logs = "".join(proxy.log.read_text() for proxy in upstreams)
+    assert "/astronaut.jpg?imageInfo&e=[redacted]&token=[redacted]" in logs
+    assert token not in logs and token.split(":")[1] not in logs

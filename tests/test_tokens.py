@@ -76,16 +76,8 @@ def test_private_proxy_refuses_unsigned_and_expired_urls(private: Proxy, path: s
     assert httpx.get(expired, timeout=30).json() == {"error": "download token expired"}
 
 
-@pytest.fixture(scope="module")
-def private_bucket(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    """A Qiniu-style private bucket: this proxy with private downloads on is a real token verifier."""
-    running = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"), private_downloads="1", api_keys=f"{AK}:{SK}")
-    yield running
-    stop(running.process)
-
-
-def test_an_origin_key_signs_every_fetch_from_a_private_bucket(private_bucket: Proxy, samples_dir: Path, tmp_path: Path):
-    front = start_proxy(private_bucket.url, tmp_path, origin_qiniu_key=f"{AK}:{SK}")
+def test_an_origin_key_signs_every_fetch_from_a_private_bucket(private: Proxy, samples_dir: Path, tmp_path: Path):
+    front = start_proxy(private.url, tmp_path, origin_qiniu_key=f"{AK}:{SK}")
     try:
         crop = front.get("/grace_hopper.jpg?facecrop2/100x100")
         assert crop.status_code == 200 and crop.headers["x-face-count"] == "1"
@@ -94,8 +86,8 @@ def test_an_origin_key_signs_every_fetch_from_a_private_bucket(private_bucket: P
         stop(front.process)
 
 
-def test_without_the_origin_key_the_private_bucket_refuses(private_bucket: Proxy, tmp_path: Path):
-    front = start_proxy(private_bucket.url, tmp_path)
+def test_without_the_origin_key_the_private_bucket_refuses(private: Proxy, tmp_path: Path):
+    front = start_proxy(private.url, tmp_path)
     try:
         assert error_of(front.get("/grace_hopper.jpg?facecrop2/100x100"), 502) == "origin refused the proxy's credentials (401)"
     finally:

@@ -50,9 +50,14 @@ def is_not_modified(headers: Headers, version: Version) -> bool:
     return False
 
 
-def caching(settings: Settings) -> dict[str, str]:
-    """What every cacheable download answer allows shared caches (nginx, a CDN) to do."""
-    return {"Cache-Control": f"public, max-age={settings.max_age}"}
+def caching(settings: Settings, token_deadline: int | None, now: float) -> dict[str, str]:
+    """What a cacheable download answer allows caches to do. An answer a download token authorized
+    is never kept past the token's deadline, and by default only by the client's own cache: a
+    shared cache (nginx, a CDN) would hand it to anyone who asks for the same URL, expired or not."""
+    if token_deadline is None:
+        return {"Cache-Control": f"public, max-age={settings.max_age}"}
+    left = max(0, min(settings.max_age, token_deadline - int(now)))
+    return {"Cache-Control": f"{'public' if settings.cache_until_token_expires else 'private'}, max-age={left}"}
 
 
 def validators(version: Version) -> dict[str, str]:
@@ -64,12 +69,12 @@ def validators(version: Version) -> dict[str, str]:
     return headers
 
 
-def answer(result: Result, settings: Settings, version: Version) -> Response:
+def answer(result: Result, cache_control: dict[str, str], version: Version) -> Response:
     if not result.cacheable:  # JSON documents describe one request's view
         return Response(result.body, media_type=result.content_type, headers={**result.headers, "Cache-Control": "no-store"})
-    headers = {**result.headers, **caching(settings), **validators(version)}
+    headers = {**result.headers, **cache_control, **validators(version)}
     return Response(result.body, media_type=result.content_type, headers=headers)
 
 
-def not_modified(settings: Settings, version: Version) -> Response:
-    return Response(status_code=304, headers={**caching(settings), **validators(version)})
+def not_modified(cache_control: dict[str, str], version: Version) -> Response:
+    return Response(status_code=304, headers={**cache_control, **validators(version)})

@@ -25,15 +25,17 @@ async def download(request: Request) -> Response:
     settings = service.settings
     raw_path = request.scope["raw_path"].split(b"?", 1)[0]
     query = request.scope["query_string"].decode("latin-1")
+    deadline = None
     if settings.private_downloads:
         url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw_path.decode('latin-1')}"
-        check_download_token(url, query, settings.key_pairs, time.time())
+        deadline = check_download_token(url, query, settings.key_pairs, time.time())
+    cache_control = caching(settings, deadline, time.time())
     key = key_from_raw_path(raw_path)
     source = service.origins.for_host(request.headers.get("host"))
     text = pipeline_text(query)
     if text is None:
         request.scope[OP_KEY] = "original"
-        return await original(request, service, source, key)
+        return await original(request, source, key, cache_control, authorized=deadline is not None)
 
     pipeline = parse_pipeline(text, settings.max_pipeline_ops)
     request.scope[OP_KEY] = pipeline.label
@@ -41,24 +43,25 @@ async def download(request: Request) -> Response:
     if known is not None and known.etag is not None:
         version = result_version(known.etag, pipeline.canonical(), known.last_modified)
         if is_not_modified(request.headers, version):
-            return not_modified(settings, version)
+            return not_modified(cache_control, version)
         result = service.cached(source, key, known.etag, pipeline)
         if result is not None:
-            return answer(result, settings, version)
+            return answer(result, cache_control, version)
 
     looked_up = known.etag if known is not None else None
     processed = await service.process(source, key, pipeline, looked_up)
     version = result_version(processed.identity, pipeline.canonical(), processed.last_modified)
     if processed.identity != looked_up and is_not_modified(request.headers, version):
-        return not_modified(settings, version)
-    return answer(processed.result, settings, version)
+        return not_modified(cache_control, version)
+    return answer(processed.result, cache_control, version)
 
 
-async def original(request: Request, service: Service, source: Source, key: str) -> Response:
-    """The original as the origin has it, with its own validators; 304 when the client holds it."""
+async def original(request: Request, source: Source, key: str, cache_control: dict[str, str], authorized: bool) -> Response:
+    """The original as the origin has it, with its own validators; 304 when the client holds it.
+    The origin's own Cache-Control stands, unless a download token `authorized` the request."""
     info = await stat(source, key)
     if info is not None and is_not_modified(request.headers, Version(info.etag, info.last_modified)):
-        return not_modified(service.settings, Version(info.etag, info.last_modified))
+        return not_modified(cache_control, Version(info.etag, info.last_modified))
     passthrough = await source.origin.passthrough(key, request.method, request.headers)
     if isinstance(passthrough, LocalFile):
         headers = {"ETag": passthrough.info.etag or "", "Last-Modified": passthrough.info.last_modified or ""}
@@ -72,6 +75,6 @@ async def original(request: Request, service: Service, source: Source, key: str)
             headers=passthrough.headers,
             background=BackgroundTask(passthrough.close),
         )
-    if "cache-control" not in response.headers:  # the origin's own Cache-Control wins
-        response.headers.update(caching(service.settings))
+    if authorized or "cache-control" not in response.headers:
+        response.headers.update(cache_control)
     return response

@@ -17,8 +17,9 @@ from imgproxy.origin.kodo import sign
 MAX_DEADLINE_DIGITS = 12
 
 
-def check_download_token(url: str, query: str, keys: Mapping[str, str], now: float) -> None:
-    """Raise Unauthorized unless `query` ends in a valid, unexpired token for `url` (no query)."""
+def check_download_token(url: str, query: str, keys: Mapping[str, str], now: float) -> int:
+    """The deadline of the valid, unexpired token `query` ends in, for `url` (no query); Unauthorized
+    otherwise."""
     params = query.split("&")
     if len(params) < 2 or not params[-1].startswith("token=") or not params[-2].startswith("e="):
         raise Unauthorized("download token required: add &e=<deadline>&token=<AK>:<sign>")
@@ -33,3 +34,4 @@ def check_download_token(url: str, query: str, keys: Mapping[str, str], now: flo
     # The signer signed the URL before its HTTP library percent-encoded it (`|` as %7C, say).
     if secret is None or not any(hmac.compare_digest(sign(secret, text), signature) for text in {signed, unquote(signed)}):
         raise Unauthorized("download token is invalid")
+    return int(deadline)
