@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from imgproxy.config import ConfigError, Settings, describe, env_name
+from imgproxy.config import METRICS_DIR_ENV, ConfigError, Settings, describe, env_name
 
 if TYPE_CHECKING:  # the commands import the pipeline when they run, so `serve` starts without it
     from imgproxy.pipeline.context import Context
@@ -72,8 +74,6 @@ def add_jobs(command: argparse.ArgumentParser) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> None:
-    import uvicorn
-
     from imgproxy.origin import Origins
 
     for f in fields(Settings):
@@ -82,9 +82,28 @@ def serve_command(args: argparse.Namespace) -> None:
             os.environ[env_name(f.name)] = value
     try:
         settings = Settings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"imgproxy: {exc}")
+    metrics_dir = None
+    if settings.workers > 1 and METRICS_DIR_ENV not in os.environ:
+        # Before prometheus-client is first imported: each worker then writes its counts to files
+        # there, and any worker's /metrics adds them all up (prometheus-client's multiprocess mode).
+        metrics_dir = tempfile.mkdtemp(prefix="imgproxy-metrics-")
+        os.environ[METRICS_DIR_ENV] = metrics_dir
+    try:
         Origins(settings)  # fail now, naming the setting, rather than in every worker
     except ConfigError as exc:
         sys.exit(f"imgproxy: {exc}")
+    try:
+        run_uvicorn(settings)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def run_uvicorn(settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         "imgproxy.http.app:create_app",
         factory=True,

@@ -16,6 +16,9 @@ from functools import cached_property
 from typing import Any
 
 ENV_PREFIX = "IMGPROXY_"
+# prometheus-client's multiprocess mode is on when this names a folder: `imgproxy serve` sets it
+# for several workers, and /metrics then adds up the counts of all of them.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 
 

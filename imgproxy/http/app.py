@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from imgproxy.api.native import native_detect
 from imgproxy.api.openapi import document
 from imgproxy.api.qiniu import qiniu_detect
 from imgproxy.api.tencent import tencent_detect
-from imgproxy.config import Settings
+from imgproxy.config import METRICS_DIR_ENV, Settings
 from imgproxy.http.download import download
 from imgproxy.http.errors import HANDLERS, error_response
 from imgproxy.http.observe import LabelledApp, Observe, labelled
@@ -41,7 +42,15 @@ async def openapi(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+    """Prometheus text; with several workers, the counts of them all (prometheus-client's
+    multiprocess mode, which `imgproxy serve` turns on), so a scrape never sees one worker's."""
+    if METRICS_DIR_ENV in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        text = generate_latest(registry)
+    else:
+        text = generate_latest()
+    return Response(text, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
