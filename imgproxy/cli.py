@@ -18,7 +18,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from imgproxy.config import METRICS_DIR_ENV, ConfigError, Settings, describe, env_name
+from imgproxy import __version__
+from imgproxy.config import METRICS_DIR_ENV, ConfigError, Settings, describe, env_name, unknown_settings
 
 if TYPE_CHECKING:  # the commands import the pipeline when they run, so `serve` starts without it
     from imgproxy.pipeline.context import Context
@@ -44,6 +45,7 @@ def logging_config(level: str) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imgproxy", description="A face-aware image proxy for object storage.")
+    parser.add_argument("--version", action="version", version=f"imgproxy {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the download path and the APIs over HTTP")
     for (env, flag, default, help), f in zip(describe(), fields(Settings), strict=True):
@@ -80,10 +82,7 @@ def serve_command(args: argparse.Namespace) -> None:
         value = getattr(args, f.name)
         if value is not None:
             os.environ[env_name(f.name)] = value
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        sys.exit(f"imgproxy: {exc}")
+    settings = local_settings("serve")
     metrics_dir = None
     if settings.workers > 1 and METRICS_DIR_ENV not in os.environ:
         # Before prometheus-client is first imported: each worker then writes its counts to files
@@ -93,7 +92,7 @@ def serve_command(args: argparse.Namespace) -> None:
     try:
         Origins(settings)  # fail now, naming the setting, rather than in every worker
     except ConfigError as exc:
-        sys.exit(f"imgproxy: {exc}")
+        sys.exit(f"imgproxy serve: {exc}")
     try:
         run_uvicorn(settings)
     finally:
@@ -193,6 +192,9 @@ def crop_command(args: argparse.Namespace) -> None:
 
 
 def local_settings(command: str) -> Settings:
+    """The settings from the environment; a bad one stops the command, an unknown one is reported."""
+    for line in unknown_settings(os.environ):
+        print(f"imgproxy {command}: warning: {line}", file=sys.stderr)
     try:
         return Settings.from_env()
     except ConfigError as exc:

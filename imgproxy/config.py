@@ -7,6 +7,7 @@ every worker process builds the same settings with `Settings.from_env()`.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -162,6 +163,36 @@ class Settings:
     @property
     def queue_limit(self) -> int:
         return self.queue or 8 * self.thread_count
+
+
+# What users of the Go imgproxy set, and what this proxy calls it.
+OTHER_NAMES = {
+    "IMGPROXY_BIND": "IMGPROXY_HOST and IMGPROXY_PORT",
+    "IMGPROXY_MAX_SRC_RESOLUTION": "IMGPROXY_MAX_SOURCE_PIXELS (in pixels, not megapixels)",
+    "IMGPROXY_MAX_SRC_FILE_SIZE": "IMGPROXY_MAX_SOURCE_BYTES",
+    "IMGPROXY_KEY": "IMGPROXY_API_KEYS with IMGPROXY_PRIVATE_DOWNLOADS=1 (Qiniu-signed download URLs)",
+    "IMGPROXY_SALT": "IMGPROXY_API_KEYS with IMGPROXY_PRIVATE_DOWNLOADS=1 (Qiniu-signed download URLs)",
+    "IMGPROXY_TTL": "IMGPROXY_MAX_AGE",
+    "IMGPROXY_CONCURRENCY": "IMGPROXY_THREADS",
+    "IMGPROXY_MAX_CLIENTS": "IMGPROXY_MAX_CONNECTIONS",
+    "IMGPROXY_DOWNLOAD_TIMEOUT": "IMGPROXY_ORIGIN_TIMEOUT",
+    "IMGPROXY_READ_REQUEST_TIMEOUT": "IMGPROXY_HEADER_TIMEOUT and IMGPROXY_BODY_TIMEOUT",
+    "IMGPROXY_USE_S3": "IMGPROXY_ORIGIN=s3://<bucket>",
+    "IMGPROXY_BASE_URL": "IMGPROXY_ORIGIN",
+}
+
+
+def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """A line for each IMGPROXY_* variable that is no setting, naming what was likely meant: a
+    typo is set and silently ignored otherwise."""
+    known = [env_name(f.name) for f in fields(Settings)]
+    suffixes = [name.removeprefix(ENV_PREFIX) for name in known]  # the shared prefix would make all alike
+    lines = []
+    for name in sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known):
+        close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), suffixes, n=1)
+        instead = OTHER_NAMES.get(name) or (ENV_PREFIX + close[0] if close else None)
+        lines.append(f"{name} is not a setting" + (f"; use {instead}" if instead else "; it is ignored"))
+    return lines
 
 
 def env_name(name: str) -> str:

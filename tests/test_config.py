@@ -1,11 +1,12 @@
 """Settings from IMGPROXY_* variables and flags; bad values stop start-up naming the setting."""
 
+import os
 import subprocess
 import sys
 
 import pytest
 
-from imgproxy.config import ConfigError, Settings, describe
+from imgproxy.config import ConfigError, Settings, describe, unknown_settings
 
 
 def test_defaults():
@@ -63,3 +64,30 @@ def test_serve_refuses_to_start_with_a_bad_flag(args, message):
     done = subprocess.run([sys.executable, "-m", "imgproxy", "serve", *args], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def test_unknown_variables_name_what_was_meant():
+    lines = unknown_settings(
+        {"IMGPROXY_PROT": "80", "IMGPROXY_MAX_SRC_RESOLUTION": "50", "IMGPROXY_BIND": ":80", "IMGPROXY_ZZZ": "1", "HOME": "/"}
+    )
+    assert lines == [
+        "IMGPROXY_BIND is not a setting; use IMGPROXY_HOST and IMGPROXY_PORT",
+        "IMGPROXY_MAX_SRC_RESOLUTION is not a setting; use IMGPROXY_MAX_SOURCE_PIXELS (in pixels, not megapixels)",
+        "IMGPROXY_PROT is not a setting; use IMGPROXY_PORT",
+        "IMGPROXY_ZZZ is not a setting; it is ignored",
+    ]
+
+
+def test_the_commands_report_unknown_variables_and_their_version(tmp_path):
+    env = {**os.environ, "IMGPROXY_KEY": "secret"}
+    done = subprocess.run(
+        [sys.executable, "-m", "imgproxy", "detect", str(tmp_path / "none.jpg")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "imgproxy detect: warning: IMGPROXY_KEY is not a setting; use IMGPROXY_API_KEYS" in done.stderr
+    version = subprocess.run([sys.executable, "-m", "imgproxy", "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("imgproxy ")
