@@ -65,6 +65,10 @@ def redacted(query: str) -> str:
 
 
 class Observe:
+    """Counts and logs each request once, just before the last byte of its answer is sent (so a
+    client that has its answer can already scrape the count and read the line), or when it ends
+    without a complete answer."""
+
     def __init__(self, app: ASGIApp, access_log: bool) -> None:
         self.app = app
         self.access_log = access_log
@@ -74,19 +78,13 @@ class Observe:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status, sent = 500, 0
+        status, sent, recorded = 500, 0, False
 
-        async def observed_send(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observed_send)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             elapsed = time.perf_counter() - started
             op = scope.get(OP_KEY, "other")
             REQUESTS.labels(op, str(status)).inc()
@@ -105,3 +103,18 @@ class Observe:
                     sent,
                     elapsed * 1000,
                 )
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            record()
