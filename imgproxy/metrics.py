@@ -1,6 +1,6 @@
 """Prometheus metrics of one process (each uvicorn worker reports its own)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter("imgproxy_requests_total", "Requests answered, by first op and status.", ["op", "status"])
 LATENCY = Histogram(
@@ -9,6 +9,10 @@ LATENCY = Histogram(
     ["op"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+# Gauges add up across workers in multiprocess mode ("livesum": the live processes' values).
+QUEUED = Gauge("imgproxy_jobs_pending", "CPU jobs submitted and not finished: running and queued.", multiprocess_mode="livesum")
+IN_FLIGHT = Gauge("imgproxy_requests_in_flight", "Requests being answered.", multiprocess_mode="livesum")
+SHED = Counter("imgproxy_shed_total", "Requests refused with 429 because the CPU queue was full.")
 RESULT_CACHE = Counter("imgproxy_result_cache_total", "Processed-result cache lookups.", ["outcome"])
 ORIGIN_FETCH = Histogram(
     "imgproxy_origin_fetch_seconds",

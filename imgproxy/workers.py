@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from imgproxy import memory
 from imgproxy.errors import Overloaded
+from imgproxy.metrics import QUEUED, SHED
 
 T = TypeVar("T")
 
@@ -32,12 +33,14 @@ class WorkerPool:
         """Refuse (429) a request that would need a thread while the queue is full, before it
         costs anything: a body read, a download, a hash."""
         if self.pending >= self.capacity:
+            SHED.inc()
             raise Overloaded("too many requests queued; retry shortly")
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         self.admit()
         loop = asyncio.get_running_loop()
         self.pending += 1
+        QUEUED.inc()
         future = self._executor.submit(fn, *args)
         # Count the job until its thread is done with it, even if the request is cancelled.
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._finished))
@@ -45,6 +48,7 @@ class WorkerPool:
 
     def _finished(self) -> None:
         self.pending -= 1
+        QUEUED.dec()
         if self.pending == 0:  # idle: hand the pages the last jobs freed back to the system
             with contextlib.suppress(RuntimeError):  # the pool is shutting down
                 self._executor.submit(memory.trim)

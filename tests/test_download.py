@@ -255,6 +255,10 @@ def test_overload_is_shed_with_429_and_the_server_recovers(samples_dir: Path, tm
         shed = next(r for r in responses if r.status_code == 429)
         assert shed.headers["retry-after"] == "1" and "too many requests" in shed.json()["error"]
         assert busy.get("/grace_hopper.jpg?facecrop2/100x100").status_code == 200
+        metrics = busy.get("/metrics").text.splitlines()
+        refused = sum(1 for r in responses if r.status_code == 429)
+        assert f"imgproxy_shed_total {float(refused)}" in metrics
+        assert "imgproxy_jobs_pending 0.0" in metrics and "imgproxy_requests_in_flight 1.0" in metrics  # the scrape
     finally:
         stop(busy.process)
 

@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await service.close()
+            if METRICS_DIR_ENV in os.environ:  # this worker's live gauges leave the sum
+                multiprocess.mark_process_dead(os.getpid())
 
     app = Starlette(
         routes=[

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imgproxy.metrics import LATENCY, REQUESTS
+from imgproxy.metrics import IN_FLIGHT, LATENCY, REQUESTS
 
 log = logging.getLogger("imgproxy.access")
 
@@ -79,12 +79,14 @@ class Observe:
             return
         started = time.perf_counter()
         status, sent, recorded = 500, 0, False
+        IN_FLIGHT.inc()
 
         def record() -> None:
             nonlocal recorded
             if recorded:
                 return
             recorded = True
+            IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
             op = scope.get(OP_KEY, "other")
             REQUESTS.labels(op, str(status)).inc()
