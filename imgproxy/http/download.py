@@ -25,11 +25,11 @@ async def download(request: Request) -> Response:
     settings = service.settings
     raw_path = request.scope["raw_path"].split(b"?", 1)[0]
     query = request.scope["query_string"].decode("latin-1")
-    deadline = None
+    now, deadline = time.time(), None
     if settings.private_downloads:
         url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw_path.decode('latin-1')}"
-        deadline = check_download_token(url, query, settings.key_pairs, time.time())
-    cache_control = caching(settings, deadline, time.time())
+        deadline = check_download_token(url, query, settings.key_pairs, now)
+    cache_control = caching(settings, deadline, now)
     key = key_from_raw_path(raw_path)
     source = service.origins.for_host(request.headers.get("host"))
     text = pipeline_text(query)

@@ -88,9 +88,9 @@ def open_origin(settings: Settings, spec: str) -> Origin:
 
     if spec.startswith(("http://", "https://")):
         sign = PrivateDownloadSigner(settings.origin_qiniu_key) if settings.origin_qiniu_key else None
-        return HTTPOrigin(settings, spec, sign, name=spec)
+        return HTTPOrigin(settings, spec, spec, sign)
     if spec.startswith("s3://"):
-        return HTTPOrigin(settings, bucket_url(s3_location(spec), settings), SigV4Signer(settings.s3_region), name=spec)
+        return HTTPOrigin(settings, bucket_url(s3_location(spec), settings), spec, SigV4Signer(settings.s3_region))
     if "://" in spec:
         raise ConfigError(f"IMGPROXY_ORIGIN: only folders, http(s):// URLs and s3:// buckets are supported, got {spec!r}")
     return FolderOrigin(settings, spec)

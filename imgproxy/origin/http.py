@@ -68,7 +68,7 @@ class HTTPOrigin:
     """Objects under `base`, fetched over one pooled client; `sign` signs every request; `name`
     labels its metrics."""
 
-    def __init__(self, settings: Settings, base: str, sign: Signer | None = None, name: str = "") -> None:
+    def __init__(self, settings: Settings, base: str, name: str, sign: Signer | None = None) -> None:
         self.base = base.rstrip("/")
         self.sign = sign
         self.max_bytes = settings.max_source_bytes
@@ -84,7 +84,7 @@ class HTTPOrigin:
             backoff_jitter=1.0,
         )
         self.client = httpx.AsyncClient(
-            transport=RetryTransport(CountedTransport(name or base), retry=retry),
+            transport=RetryTransport(CountedTransport(name), retry=retry),
             timeout=httpx.Timeout(settings.origin_timeout, connect=settings.origin_connect_timeout),
             # A redirect could point anywhere, the proxy's own network included (SSRF): an origin is
             # a bucket endpoint that answers for its own objects.
