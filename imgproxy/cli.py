@@ -16,31 +16,23 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from imgproxy import __version__
+from imgproxy import __version__, quiet
 from imgproxy.config import METRICS_DIR_ENV, ConfigError, Settings, describe, env_name, unknown_settings
+from imgproxy.logs import logging_config
 
 if TYPE_CHECKING:  # the commands import the pipeline when they run, so `serve` starts without it
     from imgproxy.pipeline.context import Context
     from imgproxy.pipeline.values import Encoded
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # What a folder is searched for: the formats the ops read, by file name.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".mpo"})
 T = TypeVar("T")
-
-
-def logging_config(level: str) -> dict[str, Any]:
-    """uvicorn applies this in every worker process, so workers log like the parent."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": LOG_FORMAT}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
-        "root": {"handlers": ["stderr"], "level": level.upper()},
-        "loggers": {"uvicorn.access": {"level": "WARNING"}},  # Observe writes the access lines
-    }
+# Exit statuses besides 0: a command that cannot start as given (a flag, a setting, a path) stops
+# with argparse's own status for a bad flag, so scripts tell it from files that failed.
+USAGE_ERROR = 2
+FILES_FAILED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,7 +84,11 @@ def serve_command(args: argparse.Namespace) -> None:
     try:
         Origins(settings)  # fail now, naming the setting, rather than in every worker
     except ConfigError as exc:
-        sys.exit(f"imgproxy serve: {exc}")
+        refuse("serve", str(exc))
+    if settings.metrics_port:
+        from imgproxy.metrics import serve_metrics
+
+        serve_metrics(settings.host, settings.metrics_port)
     try:
         run_uvicorn(settings)
     finally:
@@ -109,7 +105,7 @@ def run_uvicorn(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_config=logging_config(settings.log_level),
+        log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,
         timeout_graceful_shutdown=30,
         http="imgproxy.http.protocol:GuardedProtocol",
@@ -131,7 +127,7 @@ def detect_command(args: argparse.Namespace) -> None:
     try:
         op = FaceDetect(read_native_options(values))
     except ProxyError as exc:
-        sys.exit(f"imgproxy detect: {exc.message}")
+        refuse("detect", exc.message)
     settings = local_settings("detect")
 
     def detect_one(path: Path, data: bytes) -> dict[str, Any]:
@@ -147,12 +143,14 @@ def detect_command(args: argparse.Namespace) -> None:
         else:
             line = {"file": str(path), **outcome}
         print(json.dumps(line, ensure_ascii=False, separators=(",", ":")), flush=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(FILES_FAILED if failed else 0)
 
 
 def crop_command(args: argparse.Namespace) -> None:
-    """facecrop2/<size> of every image under DIR, written under --out with the same layout; the
-    failures listed at the end with their reasons, and exit status 1 when there are any."""
+    """facecrop2/<size> of every image under DIR, written under --out with the same layout; each
+    failure reported with its reason as it happens, and exit status 1 when there are any."""
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
+
     from imgproxy.errors import ProxyError
     from imgproxy.pipeline import facecrop2
     from imgproxy.pipeline.values import Raster
@@ -160,13 +158,13 @@ def crop_command(args: argparse.Namespace) -> None:
     try:
         op = facecrop2.parse([args.size])
     except ProxyError as exc:
-        sys.exit(f"imgproxy crop: --size: {exc.message}")
+        refuse("crop", f"--size: {exc.message}")
     root, out = Path(args.folder), Path(args.out)
     if not root.is_dir():
-        sys.exit(f"imgproxy crop: {root} is not a folder")
+        refuse("crop", f"{root} is not a folder")
     files = image_files([str(root)])
     if not files:
-        sys.exit(f"imgproxy crop: no images in {root}")
+        refuse("crop", f"no images in {root}")
     settings = local_settings("crop")
 
     def crop_one(path: Path, data: bytes) -> None:
@@ -176,19 +174,19 @@ def crop_command(args: argparse.Namespace) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(result.encoded().data)
 
-    failures = []
-    progress = Progress(len(files), sys.stderr)
-    for path, outcome in run_files(files, crop_one, settings, args.jobs):
-        if isinstance(outcome, str):
-            failures.append((path, outcome))
-        progress.advance(failed=isinstance(outcome, str))
-    progress.close()
-    print(f"cropped {len(files) - len(failures)} of {len(files)} images into {out}", file=sys.stderr)
-    if failures:
-        print(f"{len(failures)} failed:", file=sys.stderr)
-        for path, reason in failures:
-            print(f"  {path}: {reason}", file=sys.stderr)
-        sys.exit(1)
+    failed = 0
+    # disable=None: the bar only on a terminal, so a log or a script's captured stderr holds just
+    # the failure and summary lines.
+    with tqdm(total=len(files), desc="cropping", unit="photo", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
+        for path, outcome in run_files(files, crop_one, settings, args.jobs):
+            if isinstance(outcome, str):
+                failed += 1
+                bar.write(f"{path}: {outcome}", file=sys.stderr)  # above the bar, which is then redrawn
+                bar.set_postfix_str(f"{failed} failed", refresh=False)
+            bar.update()
+    print(f"cropped {len(files) - failed} of {len(files)} images into {out}, {failed} failed", file=sys.stderr)
+    if failed:
+        sys.exit(FILES_FAILED)
 
 
 def local_settings(command: str) -> Settings:
@@ -198,7 +196,12 @@ def local_settings(command: str) -> Settings:
     try:
         return Settings.from_env()
     except ConfigError as exc:
-        sys.exit(f"imgproxy {command}: {exc}")
+        refuse(command, str(exc))
+
+
+def refuse(command: str, message: str) -> NoReturn:
+    print(f"imgproxy {command}: {message}", file=sys.stderr)
+    sys.exit(USAGE_ERROR)
 
 
 def encoded(data: bytes) -> Encoded:
@@ -272,31 +275,8 @@ def read_limited(path: Path, limit: int) -> bytes:
     return data
 
 
-class Progress:
-    """A one-line progress bar on a terminal, redrawn in place; nothing when output goes to a file."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.done, self.failed = total, 0, 0
-        self.stream = stream
-        self.live = stream.isatty()
-
-    def advance(self, failed: bool = False) -> None:
-        self.done += 1
-        self.failed += failed
-        if self.live:
-            filled = self.WIDTH * self.done // self.total
-            failures = f", {self.failed} failed" if self.failed else ""
-            self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total}{failures}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.live:
-            self.stream.write("\n")
-
-
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     commands = {"serve": serve_command, "detect": detect_command, "crop": crop_command}
+    quiet.filter_native_stderr()  # every command runs the face graphs, serve's in its workers too
     commands[args.command](args)

@@ -27,8 +27,8 @@ class ConfigError(ValueError):
     """A setting has a value the proxy cannot start with; the message names the setting."""
 
 
-def _setting(default: Any, help: str, minimum: float | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "minimum": minimum})
+def _setting(default: Any, help: str, minimum: float | None = None, choices: tuple[str, ...] = ()) -> Any:
+    return field(default=default, metadata={"help": help, "minimum": minimum, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class Settings:
     )
     host: str = _setting("127.0.0.1", "Address to listen on.")
     port: int = _setting(8080, "Port to listen on.", minimum=0)
+    metrics_port: int = _setting(
+        0,
+        "Serve /metrics on this port (same address) instead of the main one, so it need not be exposed; 0: the main port.",
+        minimum=0,
+    )
     workers: int = _setting(1, "uvicorn worker processes (each has its own caches and thread pool).", minimum=1)
     threads: int = _setting(0, "Threads for decode, detection and encode per process; 0 means one per core.", minimum=0)
     queue: int = _setting(0, "Jobs that may wait for a thread before requests get 429; 0 means 8 per thread.", minimum=0)
@@ -86,7 +91,9 @@ class Settings:
     s3_endpoint: str = _setting("", "The S3 endpoint of an s3:// origin (MinIO, Ceph, R2...); unset: AWS's for the region.")
     s3_region: str = _setting("us-east-1", "The region an s3:// origin's requests are signed for.")
     s3_addressing: str = _setting(
-        "", "path (endpoint/bucket/key) or virtual (bucket.endpoint/key); unset: path with IMGPROXY_S3_ENDPOINT, else virtual."
+        "",
+        "path (endpoint/bucket/key) or virtual (bucket.endpoint/key); unset: path with IMGPROXY_S3_ENDPOINT, else virtual.",
+        choices=("path", "virtual"),
     )
     debug_headers: bool = _setting(False, "Add X-Face-Count and X-Crop-Box to facecrop2 answers.")
     api_keys: str = _setting("", "Access keys as AK:SK pairs, comma-separated: they sign download tokens and API requests.")
@@ -128,7 +135,13 @@ class Settings:
     )
     body_timeout: float = _setting(60.0, "Seconds a client has to send a detect API request's body (408 beyond).", minimum=0.001)
     access_log: bool = _setting(True, "Log one line per request.")
-    log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+    log_level: str = _setting("info", "Log level: debug, info, warning or error.", choices=("debug", "info", "warning", "error"))
+    log_format: str = _setting(
+        "text",
+        "text, or json: one JSON object a line (the access lines with method, path, status, bytes, duration_ms, op,"
+        " cache, faces, request_id, user_agent).",
+        choices=("text", "json"),
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -137,7 +150,7 @@ class Settings:
         for f in fields(cls):
             raw = environ.get(env_name(f.name))
             if raw is not None:
-                values[f.name] = parse_value(f.name, str(f.type), raw, f.metadata["minimum"])
+                values[f.name] = parse_value(f.name, str(f.type), raw, f.metadata["minimum"], f.metadata["choices"])
         return cls(**values)
 
     def __post_init__(self) -> None:
@@ -203,7 +216,7 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def parse_value(name: str, type_name: str, raw: str, minimum: float | None) -> Any:
+def parse_value(name: str, type_name: str, raw: str, minimum: float | None, choices: tuple[str, ...] = ()) -> Any:
     """Turn the text of one setting into its typed value, or fail naming the setting."""
     where = env_name(name)
     raw = raw.strip()
@@ -223,10 +236,10 @@ def parse_value(name: str, type_name: str, raw: str, minimum: float | None) -> A
         if minimum is not None and value < minimum:
             raise ConfigError(f"{where}: must be at least {minimum:g}, got {raw!r}")
         return value
-    if name == "log_level" and raw.lower() not in ("debug", "info", "warning", "error"):
-        raise ConfigError(f"{where}: expected debug, info, warning or error, got {raw!r}")
-    if name == "s3_addressing" and raw not in ("path", "virtual"):
-        raise ConfigError(f"{where}: expected path or virtual, got {raw!r}")
+    if choices and raw.lower() not in choices:
+        raise ConfigError(f"{where}: expected {', '.join(choices[:-1])} or {choices[-1]}, got {raw!r}")
+    if choices:
+        return raw.lower()
     if not raw:
         raise ConfigError(f"{where}: must not be empty")
     return raw

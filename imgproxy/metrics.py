@@ -1,6 +1,14 @@
-"""Prometheus metrics of one process (each uvicorn worker reports its own)."""
+"""The proxy's Prometheus metrics, and the registry that reads them: with several workers, the
+counts of them all (prometheus-client's multiprocess mode, which `imgproxy serve` turns on), so
+a scrape never sees one worker's alone."""
 
-from prometheus_client import Counter, Gauge, Histogram
+from __future__ import annotations
+
+import os
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
+
+from imgproxy.config import METRICS_DIR_ENV
 
 REQUESTS = Counter("imgproxy_requests_total", "Requests answered, by first op and status.", ["op", "status"])
 LATENCY = Histogram(
@@ -13,7 +21,11 @@ LATENCY = Histogram(
 QUEUED = Gauge("imgproxy_jobs_pending", "CPU jobs submitted and not finished: running and queued.", multiprocess_mode="livesum")
 IN_FLIGHT = Gauge("imgproxy_requests_in_flight", "Requests being answered.", multiprocess_mode="livesum")
 SHED = Counter("imgproxy_shed_total", "Requests refused with 429 because the CPU queue was full.")
-RESULT_CACHE = Counter("imgproxy_result_cache_total", "Processed-result cache lookups.", ["outcome"])
+CACHE_LOOKUPS = Counter(
+    "imgproxy_cache_lookups_total",
+    "Cache lookups by cache (result: processed answers; detection: faces found) and outcome (hit, miss).",
+    ["cache", "outcome"],
+)
 ORIGIN_FETCH = Histogram(
     "imgproxy_origin_fetch_seconds",
     "Time to fetch an original whole, retries included, by origin.",
@@ -32,3 +44,22 @@ DETECTION = Histogram(
     "Face detection time per image (cache misses only).",
     buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+DETECTOR_PASSES = Histogram(
+    "imgproxy_detector_passes",
+    "Detector model runs per detection asked for: 0 when the detection cache answered.",
+    buckets=(0, 1, 2, 4, 7, 10, 16, 28, 40),
+)
+
+
+def registry() -> CollectorRegistry:
+    if METRICS_DIR_ENV not in os.environ:
+        return REGISTRY
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected)
+    return collected
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """/metrics (any path, in fact) on its own port, from a thread of this process: the one process
+    that outlives the workers and sees all of them."""
+    start_http_server(port, host, registry())

@@ -15,7 +15,7 @@ from imgproxy.config import Settings
 from imgproxy.errors import GatewayTimeout, NotFound, ProxyError
 from imgproxy.faces.detect import detect
 from imgproxy.faces.finder import FaceFinder
-from imgproxy.metrics import ORIGIN_BYTES, ORIGIN_ERRORS, ORIGIN_FETCH, RESULT_CACHE
+from imgproxy.metrics import CACHE_LOOKUPS, ORIGIN_BYTES, ORIGIN_ERRORS, ORIGIN_FETCH
 from imgproxy.origin import ObjectInfo, Original, OriginFailed, OriginRefused, Origins, OriginUnreachable, Source
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import Pipeline
@@ -58,7 +58,7 @@ class Service:
         entry = (source.name, key, identity, pipeline.canonical())
         result = self.results.get(entry) if self.results is not None else None
         if result is not None:
-            RESULT_CACHE.labels("hit").inc()
+            CACHE_LOOKUPS.labels("result", "hit").inc()
         return result
 
     async def process(self, source: Source, key: str, pipeline: Pipeline, looked_up: str | None = None) -> Processed:
@@ -78,12 +78,13 @@ class Service:
         # a thread: 20 MiB take the event loop 40 ms).
         identity = original.info.etag or f'"{await asyncio.to_thread(lambda: encoded.digest)}"'
         result = None if identity == looked_up else self.cached(source, key, identity, pipeline)
-        if result is None:
-            RESULT_CACHE.labels("miss").inc()
-            result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces))
-            if self.results is not None and result.size <= self.settings.cache_bytes:
-                self.results[(source.name, key, identity, pipeline.canonical())] = result
-        return Processed(result, identity, original.info.last_modified)
+        if result is not None:
+            return Processed(result, identity, original.info.last_modified, "hit")
+        CACHE_LOOKUPS.labels("result", "miss").inc()
+        result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces))
+        if self.results is not None and result.size <= self.settings.cache_bytes:
+            self.results[(source.name, key, identity, pipeline.canonical())] = result
+        return Processed(result, identity, original.info.last_modified, "miss")
 
 
 # The kinds of failed fetches the metrics count, by the error each ends in.
@@ -125,3 +126,4 @@ class Processed:
     result: Result
     identity: str  # the original's: the origin's ETag, or the hash of its bytes
     last_modified: str | None
+    cache: str  # the result cache's answer: hit or miss

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -41,7 +42,8 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         self.pending += 1
         QUEUED.inc()
-        future = self._executor.submit(fn, *args)
+        # In the request's context, so what the job logs carries the request's id.
+        future = self._executor.submit(contextvars.copy_context().run, fn, *args)
         # Count the job until its thread is done with it, even if the request is cancelled.
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._finished))
         return await asyncio.wrap_future(future)

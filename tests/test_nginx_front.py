@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -109,7 +110,7 @@ def test_a_token_url_is_never_served_from_nginx_past_its_token(private_front):
     deadline = int(signed.split("&e=")[1].split("&")[0])
     threading.Event().wait(max(0, deadline - time.time()) + 1.5)  # the token expires on purpose
     expired = httpx.get(signed, timeout=30)
-    assert expired.status_code == 401 and expired.json() == {"error": "download token expired"}
+    assert expired.status_code == 401 and expired.json()["error"] == "download token expired"
 
 
 def test_signed_downloads_and_apis_keep_the_port_of_the_host(private_front, samples_dir: Path):
@@ -131,3 +132,28 @@ def test_tokens_never_reach_the_access_log(private_front):
     logs = "".join(proxy.log.read_text() for proxy in upstreams)
     assert "/astronaut.jpg?imageInfo&e=[redacted]&token=[redacted]" in logs
     assert token not in logs and token.split(":")[1] not in logs
+
+
+def test_nginx_and_imgproxy_log_one_request_id_and_nginx_logs_no_token(private_front):
+    url, upstreams = private_front
+    signed = Auth(AK, SK).private_download_url(url + "/grace_hopper.jpg?imageInfo", expires=3600)
+    request_id = httpx.get(signed, timeout=30).headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)  # nginx's $request_id, the client sent none
+    assert any(f"[{request_id}]" in proxy.log.read_text() for proxy in upstreams)
+    nginx_log = upstreams[0].log.parent / "imgproxy.access.log"
+    # nginx writes its line once the answer is sent: wait for it (a minute at most).
+    for _ in range(600):
+        if f"id={request_id}" in nginx_log.read_text():
+            break
+        threading.Event().wait(0.1)
+    (line,) = [line for line in nginx_log.read_text().splitlines() if f"id={request_id}" in line]
+    assert '"GET /grace_hopper.jpg?imageInfo&[redacted] HTTP/1.1" 200' in line
+    assert signed.split("&token=")[1].split(":")[1] not in nginx_log.read_text()
+
+
+def test_an_answer_from_the_nginx_cache_carries_its_own_request_id(front):
+    url, _ = front
+    path = url + "/astronaut.jpg?facecrop2/64x64"
+    answers = [httpx.get(path, timeout=30, headers={"X-Request-Id": f"client-{n}"}) for n in range(2)]
+    assert [a.headers["x-cache-status"] for a in answers] == ["MISS", "HIT"]
+    assert [a.headers["x-request-id"] for a in answers] == ["client-0", "client-1"]

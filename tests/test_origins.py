@@ -107,8 +107,8 @@ def test_an_origin_without_validators_is_downloaded_again_but_not_processed_agai
         assert first.headers["etag"] == second.headers["etag"]  # the content hash names the original
         assert Plain.served == 2  # nothing tells the proxy the original is unchanged: it must look
         metrics = httpx.get(proxy.url + "/metrics", timeout=30).text
-        assert 'imgproxy_result_cache_total{outcome="hit"} 1.0' in metrics
-        assert 'imgproxy_result_cache_total{outcome="miss"} 1.0' in metrics
+        assert 'imgproxy_cache_lookups_total{cache="result",outcome="hit"} 1.0' in metrics
+        assert 'imgproxy_cache_lookups_total{cache="result",outcome="miss"} 1.0' in metrics
     finally:
         stop(proxy.process)
         server.shutdown()

@@ -40,6 +40,7 @@ from imgproxy.api.vendor import InvalidImageSize, code_of
 from imgproxy.config import Settings
 from imgproxy.errors import Overloaded, TooLarge, Unsupported, VendorError
 from imgproxy.faces.mesh import FaceAnalysis
+from imgproxy.logs import REQUEST_ID
 from imgproxy.service import Service
 
 # The whole body of the 413 answer, which both seeds say is plain text and not JSON.
@@ -129,8 +130,8 @@ class Call:
 
     @classmethod
     def start(cls, image: str | None = None) -> Call:
-        # Megvii's ids read "<unix seconds>,<uuid>".
-        return cls(f"{int(time.time())},{uuid.uuid4()}", time.perf_counter(), image)
+        # Megvii's ids read "<unix seconds>,<uuid>": the uuid is the request's own id (X-Request-Id).
+        return cls(f"{int(time.time())},{REQUEST_ID.get() or uuid.uuid4()}", time.perf_counter(), image)
 
     def time_used(self, dialect: MegviiSpelling) -> int | float:
         """Milliseconds since the request started, in the dialect's type."""

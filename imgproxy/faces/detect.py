@@ -90,6 +90,7 @@ class DetectOptions:
 class Detection:
     faces: list[Face]  # in pixels of the image given to `detect`, largest first
     orientation: int = 0  # clockwise degrees (0/90/180/270) the image was turned to find the faces
+    passes: int = 0  # detector model runs it took, every orientation tried counted
 
 
 # MediaPipe's FaceDetectionFullRange graph, spelled out: the packaged one keeps its own score
@@ -260,18 +261,21 @@ def run_pass(image: Image.Image, step: Pass) -> list[Candidate]:
     return faces
 
 
-def find_upright(image: Image.Image, options: DetectOptions, min_face: float) -> list[Face]:
-    """Upright faces of `image` (RGB) at least `min_face` wide, merged across all passes."""
+def find_upright(image: Image.Image, options: DetectOptions, min_face: float) -> tuple[list[Face], int]:
+    """Upright faces of `image` (RGB) at least `min_face` wide, merged across all passes, and the
+    number of passes run."""
     candidates: list[Candidate] = []
     faces: list[Face] = []
+    passes = 0
     floor = math.inf  # faces wider than this were the last level's job: finer ones find narrower
     for level in plan_passes(image.size, max(min_face, MIN_SEARCHED_FACE)):
         if options.min_face_ratio * max((f.box.w for f in faces), default=0.0) > floor:
             break
         candidates += [candidate for step in level for candidate in run_pass(image, step)]
+        passes += len(level)
         faces = [f for f in merge(candidates) if f.score >= options.min_score and f.box.w >= min_face]
         floor = level[0].smallest
-    return faces
+    return faces, passes
 
 
 # Pillow's transposes that turn an image clockwise by 90, 180 and 270 degrees.
@@ -309,16 +313,18 @@ def detect(image: Image.Image, options: DetectOptions = DetectOptions()) -> Dete
     """
     rgb = as_rgb(image)
     min_face = options.min_face_size or automatic_min_face(rgb.size)
-    best = Detection([], 0)
+    best, passes = Detection([], 0), 0
     for degrees in (0, 90, 270, 180) if options.rotate else (0,):
         turned = rgb.transpose(CLOCKWISE[degrees]) if degrees else rgb
-        faces = [unrotate(f, degrees, rgb.size) for f in find_upright(turned, options, min_face)]
+        upright, run = find_upright(turned, options, min_face)
+        faces = [unrotate(f, degrees, rgb.size) for f in upright]
+        passes += run
         if top_score(faces) > top_score(best.faces):
             best = Detection(faces, degrees)
         if top_score(faces) >= CONFIDENT:
             break
     faces = sorted(best.faces, key=lambda f: f.box.area, reverse=True)
-    return replace(best, faces=faces[: options.max_faces] if options.max_faces else faces)
+    return replace(best, faces=faces[: options.max_faces] if options.max_faces else faces, passes=passes)
 
 
 def top_score(faces: Sequence[Face]) -> float:

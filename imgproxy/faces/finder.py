@@ -16,7 +16,7 @@ from cachetools import LRUCache
 
 from imgproxy.faces.detect import Detection, DetectOptions, automatic_min_face, detect
 from imgproxy.imaging.decode import Decoded
-from imgproxy.metrics import DETECTION
+from imgproxy.metrics import CACHE_LOOKUPS, DETECTION, DETECTOR_PASSES
 
 
 class FaceFinder:
@@ -36,12 +36,15 @@ class FaceFinder:
         if self._cache is not None and key is not None:
             with self._lock:
                 cached = self._cache.get(key)
+            CACHE_LOOKUPS.labels("detection", "miss" if cached is None else "hit").inc()
             if cached is not None:
+                DETECTOR_PASSES.observe(0)
                 return None, cached
         decoded = load()
         started = time.perf_counter()
         detection = find_in(decoded, options)
         DETECTION.observe(time.perf_counter() - started)
+        DETECTOR_PASSES.observe(detection.passes)
         if self._cache is not None and key is not None:
             with self._lock:
                 self._cache[key] = detection

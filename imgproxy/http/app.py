@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, multiprocess
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,6 +24,7 @@ from imgproxy.config import METRICS_DIR_ENV, Settings
 from imgproxy.http.download import download
 from imgproxy.http.errors import HANDLERS, error_response
 from imgproxy.http.observe import LabelledApp, Observe, labelled
+from imgproxy.metrics import registry
 from imgproxy.service import Service
 
 
@@ -42,20 +43,15 @@ async def openapi(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text; with several workers, the counts of them all (prometheus-client's
-    multiprocess mode, which `imgproxy serve` turns on), so a scrape never sees one worker's."""
-    if METRICS_DIR_ENV in os.environ:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        text = generate_latest(registry)
-    else:
-        text = generate_latest()
+    text = generate_latest(registry())
     return Response(text, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The app for `settings`, or for the environment's `IMGPROXY_*` variables (uvicorn's factory)."""
     service = Service(settings or Settings.from_env())
+    # With a metrics port of its own (served by `imgproxy serve`), the public port has no /metrics.
+    metrics_routes = [] if service.settings.metrics_port else [Route("/metrics", labelled("metrics", metrics), methods=["GET"])]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -72,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Each route names its requests for the metrics; the download path names its own by the op.
             Route("/healthz", labelled("healthz", healthz), methods=["GET", "HEAD"]),
             Route("/readyz", labelled("readyz", readyz), methods=["GET", "HEAD"]),
-            Route("/metrics", labelled("metrics", metrics), methods=["GET"]),
+            *metrics_routes,
             Route("/openapi.json", labelled("openapi", openapi), methods=["GET", "HEAD"]),
             Route("/v1/face/detect", labelled("face/detect", native_detect), methods=["POST"]),
             Route(FACEPP.path, labelled(FACEPP.op, facepp_detect), methods=["POST"]),

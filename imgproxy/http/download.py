@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from imgproxy.http.caching import Version, answer, caching, is_not_modified, not_modified, result_version
-from imgproxy.http.observe import OP_KEY
+from imgproxy.http.observe import trace
 from imgproxy.http.tokens import check_download_token
 from imgproxy.origin import LocalFile, Source
 from imgproxy.origin.keys import key_from_raw_path
@@ -34,22 +34,26 @@ async def download(request: Request) -> Response:
     source = service.origins.for_host(request.headers.get("host"))
     text = pipeline_text(query)
     if text is None:
-        request.scope[OP_KEY] = "original"
+        trace(request.scope).op = "original"
         return await original(request, source, key, cache_control, authorized=deadline is not None)
 
     pipeline = parse_pipeline(text, settings.max_pipeline_ops)
-    request.scope[OP_KEY] = pipeline.label
+    noted = trace(request.scope)
+    noted.op = pipeline.label
     known = await stat(source, key)
     if known is not None and known.etag is not None:
         version = result_version(known.etag, pipeline.canonical(), known.last_modified)
         if is_not_modified(request.headers, version):
+            noted.cache = "revalidated"
             return not_modified(cache_control, version)
         result = service.cached(source, key, known.etag, pipeline)
         if result is not None:
+            noted.cache, noted.faces = "hit", result.faces
             return answer(result, cache_control, version)
 
     looked_up = known.etag if known is not None else None
     processed = await service.process(source, key, pipeline, looked_up)
+    noted.cache, noted.faces = processed.cache, processed.result.faces
     version = result_version(processed.identity, pipeline.canonical(), processed.last_modified)
     if processed.identity != looked_up and is_not_modified(request.headers, version):
         return not_modified(cache_control, version)

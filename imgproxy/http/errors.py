@@ -1,4 +1,5 @@
-"""Every error as JSON `{"error": message}` with Cache-Control: no-store; never a traceback."""
+"""Every error as JSON `{"error": message, "request_id": id}` with Cache-Control: no-store; never
+a traceback. The id is the one in the X-Request-Id header and the request's log lines."""
 
 from __future__ import annotations
 
@@ -9,12 +10,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from imgproxy.errors import ProxyError
+from imgproxy.http.observe import REQUEST_ID_HEADER
+from imgproxy.logs import REQUEST_ID
 
 log = logging.getLogger("imgproxy")
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers={**(headers or {}), "Cache-Control": "no-store"})
+    body, answered = {"error": message}, {**(headers or {}), "Cache-Control": "no-store"}
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        # In the header too: an unexpected error is answered outside the middleware that adds it.
+        body["request_id"] = answered[REQUEST_ID_HEADER] = request_id
+    return JSONResponse(body, status_code=status, headers=answered)
 
 
 async def proxy_error(request: Request, exc: Exception) -> JSONResponse:

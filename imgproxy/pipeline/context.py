@@ -25,6 +25,7 @@ class Context:
     settings: Settings
     faces: FaceFinder
     deadline: Deadline = field(init=False)
+    faces_found: int | None = field(init=False, default=None)  # by the last detection, for the access log
 
     def __post_init__(self) -> None:
         self.deadline = Deadline(self.settings.process_timeout)
@@ -55,7 +56,11 @@ def find_faces(state: State, ctx: Context, full: Size, options: DetectOptions, *
     """The decode detection ran on when it ran (the caller reuses it when it is fine enough), and
     the detection of the image in `state`, cached by the original's content hash."""
     digest = state.digest if isinstance(state, Encoded) else None
-    return ctx.faces.find(digest, lambda: load(state, ctx, op, detection_scale(full, options.min_face_size)), options)
+    decoded, detection = ctx.faces.find(
+        digest, lambda: load(state, ctx, op, detection_scale(full, options.min_face_size)), options
+    )
+    ctx.faces_found = len(detection.faces)
+    return decoded, detection
 
 
 def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Raster:

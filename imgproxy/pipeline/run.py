@@ -22,6 +22,7 @@ class Result:
     content_type: str
     cacheable: bool = True  # JSON documents answer Cache-Control: no-store
     headers: dict[str, str] = field(default_factory=dict)
+    faces: int | None = None  # found by the pipeline's detection, if it ran one
 
     @property
     def size(self) -> int:
@@ -75,10 +76,10 @@ def check_work(pipeline: Pipeline, original: Encoded, ctx: Context) -> None:
 
 def render(state: State, ctx: Context) -> Result:
     if isinstance(state, Encoded):
-        return Result(state.data, state.content_type)
+        return Result(state.data, state.content_type, faces=ctx.faces_found)
     if isinstance(state, Document):
         body = json.dumps(state.body, ensure_ascii=False, separators=(",", ":")).encode()
-        return Result(body, "application/json", cacheable=False)
+        return Result(body, "application/json", cacheable=False, faces=ctx.faces_found)
     encoded = state.encoded()
     headers = dict(state.notes) if ctx.settings.debug_headers else {}
-    return Result(encoded.data, encoded.content_type, headers=headers)
+    return Result(encoded.data, encoded.content_type, headers=headers, faces=ctx.faces_found)
