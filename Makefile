@@ -27,10 +27,24 @@ bench: $(INSTALLED)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Exactly the versions in constraints.txt, which deploy/Dockerfile installs too. To move them on:
+# `make constraints` installs the newest releases pyproject.toml allows into a fresh venv and writes
+# its freeze to constraints.txt (review the diff, run `make test`, commit both).
+$(INSTALLED): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
+
+.PHONY: constraints
+constraints: CVENV := build/constraints-venv
+constraints:
+	rm -rf $(CVENV)
+	$(PYTHON) -m venv $(CVENV)
+	$(CVENV)/bin/python -m pip install --quiet --upgrade pip setuptools
+	$(CVENV)/bin/python -m pip install --quiet '.[test]'
+	{ sed -n '/^#/p' constraints.txt; $(CVENV)/bin/python -m pip freeze --all --exclude imgproxy; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(CVENV)
 
 samples/grace_hopper.jpg: $(INSTALLED)
 	$(BIN)/python -m imgproxy.samples samples
