@@ -149,7 +149,7 @@ def detect_command(args: argparse.Namespace) -> None:
 def crop_command(args: argparse.Namespace) -> None:
     """facecrop2/<size> of every image under DIR, written under --out with the same layout; each
     failure reported with its reason as it happens, and exit status 1 when there are any."""
-    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs shipped
+    from tqdm import tqdm
 
     from imgproxy.errors import ProxyError
     from imgproxy.pipeline import facecrop2
