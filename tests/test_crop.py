@@ -3,7 +3,27 @@
 import pytest
 
 from imgproxy.faces.box import Box
-from imgproxy.faces.crop import choose_region, crop_window, head_and_shoulders, largest_window
+from imgproxy.faces.crop import (
+    FaceChoice,
+    centred_window,
+    choose_faces,
+    crop_window,
+    face_region,
+    kept_on,
+    largest_window,
+    padded,
+)
+
+DEFAULT = FaceChoice()
+
+
+def head_and_shoulders(face: Box) -> Box:
+    return padded(face, 1.0)
+
+
+def choose_region(faces: list[Box], image: tuple[int, int], target: tuple[int, int]) -> Box:
+    """facecrop2's default region: the chosen faces, each with head and shoulders."""
+    return face_region([faces[i] for i in choose_faces(faces, image, target, DEFAULT, 1.0)], image, 1.0)
 
 
 def contains(outer: Box, inner: Box) -> bool:
@@ -108,3 +128,54 @@ def test_region_follows_the_largest_face_whatever_the_input_order():
     small, big = Box(10, 10, 50, 50), Box(500, 500, 200, 200)
     assert choose_region([small, big], (2000, 2000), (100, 100)) == choose_region([big, small], (2000, 2000), (100, 100))
     assert contains(choose_region([small, big], (2000, 2000), (100, 100)), big)
+
+
+def test_padding_scales_the_room_around_the_face():
+    face = Box(400, 400, 100, 100)
+    tight, one, two = padded(face, 0.5), padded(face, 1.0), padded(face, 2.0)
+    assert (tight.x, tight.w) == (400, 100) and tight.h == pytest.approx(120)  # about the face alone
+    assert (one.w, one.h) == pytest.approx((200, 240)) and (two.w, two.h) == pytest.approx((400, 480))
+    for box in (tight, one, two):  # the face keeps its place: centred across, more room below than above
+        assert box.center[0] == face.center[0]
+        assert (face.y - box.y) / (box.bottom - face.bottom) == pytest.approx(0.6 / 0.8)
+
+
+def test_face_choice_modes():
+    big, mid, small = Box(100, 100, 200, 200), Box(400, 100, 120, 120), Box(600, 100, 60, 60)
+    faces = [small, big, mid]
+    image, target = (1200, 800), (300, 200)
+    assert choose_faces(faces, image, target, DEFAULT, 1.0) == [1, 2]  # small has under a quarter of big's area
+    assert choose_faces(faces, image, target, FaceChoice("largest"), 1.0) == [1]
+    assert choose_faces(faces, image, target, FaceChoice("all"), 1.0) == [1, 2, 0]
+    assert choose_faces(faces, image, target, FaceChoice("index", 2), 1.0) == [2]
+    assert choose_faces(faces, image, target, FaceChoice("index", 4), 1.0) == []
+    assert choose_faces([], image, target, DEFAULT, 1.0) == []
+
+
+def test_all_keeps_only_the_faces_that_fit_in_one_window():
+    left, right, near = Box(20, 300, 100, 100), Box(2800, 300, 100, 100), Box(200, 300, 50, 50)
+    assert choose_faces([left, right, near], (3000, 800), (100, 100), FaceChoice("all"), 1.0) == [0, 2]
+
+
+def test_a_wide_crop_of_a_tall_portrait_keeps_the_face_whole():
+    """The head-and-shoulders region is taller than a wide window can be: the shoulders give way."""
+    face = Box(150, 300, 400, 400)
+    image, target = (700, 1000), (200, 120)
+    region = face_region([face], image, 1.0)
+    window = crop_window(region, image, target, keep=face)
+    assert window.h < region.h  # the region cannot fit
+    assert window.y <= face.y and window.bottom >= face.bottom  # but the face does
+    unkept = crop_window(region, image, target)
+    assert unkept.y > face.y  # centred on the region, the window would cut the forehead
+
+
+def test_kept_on_moves_a_span_as_little_as_needed():
+    assert kept_on(50, 100, 60, 120) == 50  # already holds it
+    assert kept_on(50, 100, 20, 120) == 20  # moved back to the start
+    assert kept_on(50, 100, 100, 180) == 80  # moved on to the end
+    assert kept_on(0, 100, 0, 300) == 100  # longer than the span: centred on it
+
+
+def test_centred_window_is_the_largest_of_the_aspect_in_the_middle():
+    assert centred_window((1000, 500), (100, 100)) == Box(250, 0, 500, 500)
+    assert centred_window((400, 1000), (400, 200)) == Box(0, 400, 400, 200)

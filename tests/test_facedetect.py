@@ -14,7 +14,7 @@ from imgproxy.config import Settings
 from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import Detection, DetectOptions, Face, detection_scale
-from imgproxy.faces.draw import BOX, WINDOW, draw_faces
+from imgproxy.faces.draw import BOX, WINDOW, CropView, draw_faces
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import ANALYSIS_FACE_WIDTH, NativeOptions, analysis_scale, native_json
@@ -73,8 +73,14 @@ def test_options_are_read_into_detection_options():
         ("minsize/100000", "minsize"),
         ("landmarks/2", "landmarks"),
         ("rotate/yes", "rotate"),
-        ("crop/200x200", "crop"),
         ("draw/1/crop/0x10", "crop"),
+        ("crop/200x200/pad/9", "pad"),
+        ("crop/200x200/pad/nan", "pad"),
+        ("pad/2", "pad"),
+        ("crop/200x200/faces/0", "faces"),
+        ("crop/200x200/faces/most", "faces"),
+        ("crop/200x200/fallback/blur", "fallback"),
+        ("crop/200x200/rotate/1", "rotate"),
         ("draw/1/attributes/1", "attributes"),
         ("size/3", "size"),
         ("max", "max"),
@@ -167,7 +173,7 @@ def near(pixel: np.ndarray, color: tuple[int, int, int], tolerance: int = 40) ->
 def test_draw_marks_the_box_and_the_window_and_leaves_the_rest():
     image = Image.new("RGB", (600, 400), (90, 90, 90))
     face = Face(Box(200, 150, 100, 100), 0.87, {"nose_tip": (250, 200)})
-    drawn = draw_faces(image, [face], window=Box(100, 50, 300, 300))
+    drawn = draw_faces(image, [face], crop=CropView(Box(100, 50, 300, 300), {0}, "faces"))
     pixels = np.asarray(drawn)
     assert drawn.size == image.size and np.asarray(image).mean() == 90  # the input is left as it was
     assert near(pixels[250, 200], BOX) and near(pixels[200, 299], BOX)  # left and right edges

@@ -3,7 +3,9 @@
 import pytest
 
 from imgproxy.errors import BadRequest
+from imgproxy.faces.crop import FaceChoice
 from imgproxy.pipeline.facecrop2 import FaceCrop2
+from imgproxy.pipeline.framing import CropOptions
 from imgproxy.pipeline.parse import parse_pipeline, pipeline_text
 
 
@@ -24,9 +26,18 @@ def test_pipeline_text(query, expected):
 
 def test_facecrop2_parses_size_and_ignore_error():
     pipeline = parse_pipeline("facecrop2/200x100/ignore-error/1", 30)
-    assert pipeline.ops == (FaceCrop2(200, 100, True),)
+    assert pipeline.ops == (FaceCrop2(200, 100, ignore_error=True),)
     assert pipeline.canonical() == "facecrop2/200x100/ignore-error/1"
     assert parse_pipeline("facecrop2/200x100/ignore-error/0", 30).canonical() == "facecrop2/200x100"
+
+
+def test_facecrop2_extensions_have_one_canonical_spelling():
+    text = "facecrop2/200x100/fallback/Attention/faces/02/pad/1.50"
+    (op,) = parse_pipeline(text, 30).ops
+    assert op == FaceCrop2(200, 100, CropOptions(1.5, FaceChoice("index", 2), "attention"))
+    assert parse_pipeline(text, 30).canonical() == "facecrop2/200x100/pad/1.5/faces/2/fallback/attention"
+    defaults = "facecrop2/200x100/pad/1/faces/largest/fallback/error"
+    assert parse_pipeline(defaults, 30).canonical() == "facecrop2/200x100/faces/largest"
 
 
 @pytest.mark.parametrize(
@@ -38,6 +49,15 @@ def test_facecrop2_parses_size_and_ignore_error():
         ("facecrop2/10000x200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '10000x200'"),
         ("facecrop2/-5x200", "facecrop2: size must be <W>x<H> with W and H from 1 to 9999, got '-5x200'"),
         ("facecrop2/200x200/ignore-error/2", "facecrop2: ignore-error must be 0 or 1, got '2'"),
+        ("facecrop2/200x200/pad/0.4", "facecrop2: pad must be a number from 0.5 to 4, got '0.4'"),
+        ("facecrop2/200x200/pad/1e0", "facecrop2: pad must be a number from 0.5 to 4, got '1e0'"),
+        ("facecrop2/200x200/faces/0", "facecrop2: faces must be largest, all or a face number from 1 to 1000, got '0'"),
+        ("facecrop2/200x200/faces/every", "facecrop2: faces must be largest, all or a face number from 1 to 1000, got 'every'"),
+        (
+            "facecrop2/200x200/fallback/blur",
+            "facecrop2: fallback must be one of error, center, attention, original, got 'blur'",
+        ),
+        ("facecrop2/200x200/pad/2/pad/3", "facecrop2: pad is given twice"),
         ("facecrop2/200x200/ignore-error", "facecrop2: ignore-error needs a value"),
         ("facecrop2/200x200/ignore-error/1/ignore-error/0", "facecrop2: ignore-error is given twice"),
         ("facecrop2/200x200/bogus/1", "facecrop2: unknown argument 'bogus'"),

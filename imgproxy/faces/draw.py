@@ -6,7 +6,8 @@ picture reads the same on a 500 px thumbnail and on a 12 MP photo viewed scaled 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -18,6 +19,8 @@ Point = tuple[float, float]
 Color = tuple[int, int, int]
 
 BOX = (255, 40, 40)
+# With a crop view: the faces the window was placed on in BOX's red, the others in grey.
+PASSED_OVER = (150, 150, 150)
 LABEL_TEXT = (255, 255, 255)
 WINDOW = (40, 200, 255)
 LANDMARK = (170, 255, 120)
@@ -36,14 +39,24 @@ KEYPOINT_COLORS: dict[str, Color] = {
 STROKE_FRACTION = 1 / 300
 
 
+@dataclass(frozen=True)
+class CropView:
+    """A crop drawn over the faces: its window (None: no window), the indices of the faces it was
+    placed on, and a caption saying why it is where it is."""
+
+    window: Box | None
+    chosen: Collection[int]
+    caption: str
+
+
 def draw_faces(
     image: Image.Image,
     faces: Sequence[Face],
-    window: Box | None = None,
     landmarks: Sequence[Sequence[Point] | None] = (),
+    crop: CropView | None = None,
 ) -> Image.Image:
     """A copy of `image` with each face's box, score and keypoints drawn, the mesh `landmarks`
-    (one sequence per face, or None) as small dots, and the crop `window` with its size.
+    (one sequence per face, or None) as small dots, and the `crop` with its size and caption.
     Geometry is in `image`'s pixels."""
     canvas = as_rgb(image).copy()
     draw = ImageDraw.Draw(canvas)
@@ -52,15 +65,19 @@ def draw_faces(
     for points in landmarks:
         for x, y in points or ():
             dot(draw, (x, y), max(1, stroke // 3), LANDMARK)
-    if window is not None:
-        draw.rectangle(corners(window), outline=WINDOW, width=stroke)
-        label(draw, f"crop {round(window.w)}x{round(window.h)}", window, stroke, font, WINDOW, below=True)
+    if crop is not None and crop.window is not None:
+        draw.rectangle(corners(crop.window), outline=WINDOW, width=stroke)
+        label(draw, f"crop {round(crop.window.w)}x{round(crop.window.h)}", crop.window, stroke, font, WINDOW, below=True)
     # Smallest faces last, so their labels are not hidden under a large face's box.
-    for face in sorted(faces, key=lambda f: f.box.area, reverse=True):
-        draw.rectangle(corners(face.box), outline=BOX, width=stroke)
+    for index in sorted(range(len(faces)), key=lambda i: faces[i].box.area, reverse=True):
+        face = faces[index]
+        color = PASSED_OVER if crop is not None and index not in crop.chosen else BOX
+        draw.rectangle(corners(face.box), outline=color, width=stroke)
         for name, point in face.keypoints.items():
             dot(draw, point, stroke * 1.5, KEYPOINT_COLORS.get(name, LABEL_TEXT), outline=True)
-        label(draw, f"{face.score:.2f}", face.box, stroke, font, BOX)
+        label(draw, f"{face.score:.2f}", face.box, stroke, font, color)
+    if crop is not None:
+        label(draw, crop.caption, Box(0, 0, canvas.width, canvas.height), stroke, font, WINDOW)
     return canvas
 
 

@@ -12,6 +12,7 @@ from imgproxy.errors import BadRequest
 # ASCII digits only, and few enough for int(): `\d` and str.isdigit() also accept "²" and "①".
 SIZE = re.compile(r"^([0-9]{1,9})x([0-9]{1,9})$")
 QUALITY = re.compile(r"^([0-9]{1,3})(!?)$")
+NUMBER = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,3})?$")
 T = TypeVar("T")
 # The largest side a URL argument may name (w, h, WxH, minsize): four digits, as in Qiniu's URLs.
 # The configured output limits (IMGPROXY_MAX_OUTPUT_SIDE and _PIXELS) apply on top, op by op.
@@ -73,6 +74,13 @@ def read_int(op: str, name: str, value: str, low: int, high: int) -> int:
     if not (value.isascii() and value.isdigit() and len(value) <= 9) or not low <= int(value) <= high:
         raise BadRequest(f"{op}: {name} must be a whole number from {low} to {high}, got {value!r}")
     return int(value)
+
+
+def read_number(op: str, name: str, value: str, low: float, high: float) -> float:
+    """A plain decimal (`1`, `2.5`; no sign, exponent, `nan` or `inf`) from `low` to `high`."""
+    if not NUMBER.match(value) or not low <= float(value) <= high:
+        raise BadRequest(f"{op}: {name} must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
 
 
 def read_size(op: str, name: str, value: str, high: int) -> tuple[int, int]:
