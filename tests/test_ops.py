@@ -470,7 +470,7 @@ def test_json_ops_need_an_image_before_them():
         (
             "imageMogr2/gravity/Middle/crop/10x10",
             "imageMogr2: gravity must be one of NorthWest, North, NorthEast, West, Center, "
-            "East, SouthWest, South, SouthEast, got 'Middle'",
+            "East, SouthWest, South, SouthEast, face, faces, got 'Middle'",
         ),
         ("imageMogr2/rotate/361", "imageMogr2: rotate must be a whole number from 1 to 360, got '361'"),
         (

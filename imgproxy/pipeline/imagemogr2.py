@@ -4,6 +4,10 @@ whatever their order in the URL.
 
 `auto-orient` is accepted and always in effect: decoding applies the EXIF orientation, and answers
 carry no EXIF, so an unoriented answer would show turned in every browser.
+
+`gravity/face` and `gravity/faces` are extensions (Qiniu has no such gravity): the crop is centred
+on the faces (`place_on_faces`, which imageView2's modes 1 and 5 share), or on the image when
+none is found.
 """
 
 from __future__ import annotations
@@ -13,16 +17,19 @@ import binascii
 import io
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import NoReturn, TypeVar
 
 from PIL import Image, ImageCms, ImageColor, ImageFilter
 
 from imgproxy.errors import BadRequest
+from imgproxy.faces.box import Box
+from imgproxy.faces.crop import FaceChoice, crop_window, padded
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
 from imgproxy.imaging.resize import (
     GRAVITIES,
+    Bounds,
     Crop,
     Region,
     Size,
@@ -33,6 +40,7 @@ from imgproxy.imaging.resize import (
     rotated_size,
 )
 from imgproxy.pipeline.context import Context, image_size, load_raster
+from imgproxy.pipeline.framing import CropOptions, frame
 from imgproxy.pipeline.options import Quality, read_choice, read_flag, read_int, read_options, read_quality
 from imgproxy.pipeline.values import Encoded, Estimate, Raster, State, area, output
 
@@ -42,7 +50,12 @@ FLAGS = ("auto-orient", "strip")
 BLUR = re.compile(r"^([1-9][0-9]?)x([0-9]{1,4}(?:\.[0-9]{1,4})?)$")
 SIZE_LIMIT = re.compile(r"^([1-9][0-9]{0,6})([km])(!?)$")
 MAX_BLUR_RADIUS = 50
-GRAVITY_NAMES = {name: name for name in GRAVITIES}
+# Without a face the crop is centred: what a user of a compass gravity expects, not an error.
+FACE_GRAVITIES = {
+    "face": CropOptions(faces=FaceChoice("largest"), fallback="center"),
+    "faces": CropOptions(fallback="center"),
+}
+GRAVITY_NAMES = {name: name for name in (*GRAVITIES, *FACE_GRAVITIES)}
 TRANSPARENT = (255, 255, 255, 0)  # white, so edges blended into it lighten as they would on a white page
 Color = tuple[int, int, int, int]
 T = TypeVar("T")
@@ -144,12 +157,19 @@ class ImageMogr2:
             parts += ["ignore-error", "1"]
         return "/".join(parts)
 
+    def scaled(self, src: Size) -> Size:
+        """The size thumbnail makes of a `src`-sized image, the one the crop is cut from."""
+        return self.thumbnail.size(src) if self.thumbnail is not None else src
+
     def region(self, src: Size) -> Region:
-        """The part of a `src`-sized image that thumbnail and crop keep, and the size it becomes."""
-        resized = self.thumbnail.size(src) if self.thumbnail is not None else src
+        """The part of a `src`-sized image that thumbnail and crop keep, and the size it becomes.
+
+        A face gravity's crop is centred here: the faces move it (`apply`) but never resize it.
+        """
+        resized = self.scaled(src)
         crop = None
         if self.crop is not None:
-            crop = self.crop.box(resized, self.gravity)
+            crop = self.crop.box(resized, "Center" if self.gravity in FACE_GRAVITIES else self.gravity)
             if crop is None:
                 raise BadRequest(f"{NAME}: crop {self.crop.text()} leaves nothing of the {resized[0]}x{resized[1]} image")
         return Region.of(src, resized, crop)
@@ -174,6 +194,9 @@ class ImageMogr2:
         check_output(NAME, self.geometry_argument(), region.size, raster.frame_count, *limits)
         if self.rotate:
             check_output(NAME, f"rotate/{self.rotate}", rotated_size(region.size, self.rotate), raster.frame_count, *limits)
+        if self.crop is not None and (options := FACE_GRAVITIES.get(self.gravity)) is not None:
+            region, notes = place_on_faces(state, ctx, src, self.scaled(src), region, options, op=NAME)
+            raster = replace(raster, notes={**raster.notes, **notes})
         raster = raster.map(lambda image: resample(image, region, src), ctx.deadline)
         if self.rotate:
             raster = raster.map(lambda image: rotate(image, self.rotate, self.background or TRANSPARENT), ctx.deadline)
@@ -193,6 +216,51 @@ class ImageMogr2:
         if self.thumbnail is not None:
             return f"thumbnail/{self.thumbnail.text()}"
         return "the size without thumbnail or crop"
+
+
+def place_on_faces(
+    state: State, ctx: Context, src: Size, scaled: Size, centred: Region, options: CropOptions, *, op: str
+) -> tuple[Region, dict[str, str]]:
+    """`centred`, a centred cut of the image scaled from `src` to `scaled`, moved onto the faces
+    `options` choose (left centred when there is none), and the debug notes saying why it is there."""
+    sx, sy = src[0] / scaled[0], src[1] / scaled[1]
+    cut = centred.size
+    target = (min(src[0], max(1, round(cut[0] * sx))), min(src[1], max(1, round(cut[1] * sy))))
+    framing = frame(state, ctx, src, target, options, op=op)
+    region = centred
+    if framing.reason == "faces":
+        faces = fitting_region([framing.faces[i].box for i in framing.chosen], src, options.pad, target)
+        region = Region.of(src, scaled, centred_on(faces.scaled(1 / sx, 1 / sy), scaled, cut))
+    left, top, right, bottom = region.box
+    notes = {
+        "X-Face-Count": str(len(framing.faces)),
+        "X-Crop-Box": ",".join(str(v) for v in Box(left, top, right - left, bottom - top).rounded()),
+        "X-Crop-Reason": framing.reason,
+    }
+    return region, notes
+
+
+def fitting_region(faces: Sequence[Box], image: Size, pad: float, cut: Size) -> Box:
+    """The padded region of the first of `faces` (largest first) and of the others that fit with
+    it in a `cut`-sized crop: a fixed-size crop centred between faces it cannot hold shows none of
+    them, where facecrop2's window would grow to hold them all.
+
+    Not cut to the image: an edge that cuts into a face's room would pull the centre off the face.
+    """
+    region = padded(faces[0], pad)
+    for face in faces[1:]:
+        grown = region.union(padded(face, pad))
+        inside = grown.clipped(image)
+        if inside.w <= cut[0] and inside.h <= cut[1]:
+            region = grown
+    return region
+
+
+def centred_on(region: Box, image: Size, cut: Size) -> Bounds:
+    """The `cut`-sized box centred on `region`, moved inside the image (which `cut` fits in)."""
+    cx, cy = region.center
+    x, y, w, h = crop_window(Box(cx - cut[0] / 2, cy - cut[1] / 2, *cut), image, cut).rounded()
+    return x, y, x + w, y + h
 
 
 def rotate(image: Image.Image, degrees: int, fill: Color) -> Image.Image:
@@ -261,11 +329,16 @@ def parse(args: list[str]) -> ImageMogr2:
     def given(name: str, read: Callable[[str], T]) -> T | None:
         return read(values[name]) if name in values else None
 
+    gravity = given("gravity", lambda value: read_choice(NAME, "gravity", value, GRAVITY_NAMES)) or "NorthWest"
+    crop = given("crop", read_crop)
+    if gravity in FACE_GRAVITIES and crop is not None and crop.offset:
+        # The place an offset would move from depends on the photo: whoever writes the URL cannot know it.
+        raise BadRequest(f"{NAME}: gravity/{gravity} centres the crop on the faces and takes no offset, got crop/{crop.text()}")
     return ImageMogr2(
         thumbnail=given("thumbnail", read_thumbnail),
         strip="strip" in values,
-        gravity=given("gravity", lambda value: read_choice(NAME, "gravity", value, GRAVITY_NAMES)) or "NorthWest",
-        crop=given("crop", read_crop),
+        gravity=gravity,
+        crop=crop,
         rotate=(given("rotate", lambda value: read_int(NAME, "rotate", value, 1, 360)) or 0) % 360,
         format=given("format", lambda value: read_choice(NAME, "format", value, FORMAT_NAMES)),
         blur=given("blur", read_blur),
