@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check samples bench eval clean
+.PHONY: run test check samples bench peers eval clean
 
 # The demo listens on 127.0.0.1 only, so its detect APIs are open unless the environment says otherwise.
 run: $(INSTALLED) samples/grace_hopper.jpg
@@ -24,6 +24,11 @@ samples: samples/grace_hopper.jpg
 bench: $(INSTALLED)
 	$(BIN)/python bench/facecrop.py
 
+# This proxy against libvips (pyvips' wheel, the bench extra) and thumbor where installed.
+peers: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python bench/peers.py
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -41,7 +46,7 @@ constraints:
 	rm -rf $(CVENV)
 	$(PYTHON) -m venv $(CVENV)
 	$(CVENV)/bin/python -m pip install --quiet --upgrade pip setuptools
-	$(CVENV)/bin/python -m pip install --quiet '.[test]'
+	$(CVENV)/bin/python -m pip install --quiet '.[test,bench]'
 	{ sed -n '/^#/p' constraints.txt; $(CVENV)/bin/python -m pip freeze --all --exclude imgproxy; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(CVENV)
