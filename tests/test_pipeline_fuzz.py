@@ -31,8 +31,10 @@ VALUES = [
     "!" + "9" * 5000 + "p",
 ]  # fmt: skip
 GRAMMAR = {  # op -> (leading argument or None, keys that take a value, bare flags)
-    "facecrop2": ("size", (), ()),
-    "facedetect": (None, ("landmarks", "attributes", "max", "minsize", "rotate", "draw", "crop"), ()),
+    "facecrop2": ("size", ("pad", "faces", "fallback"), ()),
+    "facedetect": (None, ("landmarks", "attributes", "max", "minsize", "rotate", "draw", "crop", "pad", "faces", "fallback"), ()),
+    "faceblur": ("sigma", ("pad",), ()),
+    "facemosaic": ("cell", ("pad",), ()),
     "imageView2": ("mode", ("w", "h", "format", "interlace", "q"), ()),
     "imageMogr2": (
         None,
@@ -47,6 +49,11 @@ GRAMMAR = {  # op -> (leading argument or None, keys that take a value, bare fla
 # Values each key takes when it is spelled right, drawn most of the time so most pipelines run.
 VALID = {
     "size": ["40x30", "100x100", "128x150", "64x120"],
+    "pad": ["0.5", "1", "2.5"],
+    "faces": ["largest", "all", "2"],
+    "fallback": ["error", "center", "attention", "original"],
+    "sigma": ["1", "20"],
+    "cell": ["2", "12"],
     "mode": ["0", "1", "2", "3", "4", "5"],
     "w": ["1", "50", "120", "400"],
     "h": ["1", "60", "200"],
@@ -55,7 +62,7 @@ VALID = {
     "q": ["1", "75", "100!"],
     "quality": ["30", "90!"],
     "thumbnail": ["!50p", "60x", "x40", "50x50!", "900@"],
-    "gravity": ["Center", "SouthEast", "North"],
+    "gravity": ["Center", "SouthEast", "North", "face", "faces"],
     "crop": ["40x40", "!20x20a5a5", "x30"],
     "rotate": ["90", "33", "1", "0"],
     "blur": ["3x2", "1x1"],

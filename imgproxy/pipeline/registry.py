@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from imgproxy.pipeline import exif, facecrop2, facedetect, imageave, imageinfo, imagemogr2, imageview2
+from imgproxy.pipeline import exif, faceblur, facecrop2, facedetect, facemosaic, imageave, imageinfo, imagemogr2, imageview2
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.values import Estimate, State
 
@@ -29,6 +29,8 @@ class Op(Protocol):
 PARSERS: dict[str, Callable[[list[str]], Op]] = {
     facecrop2.NAME: facecrop2.parse,
     facedetect.NAME: facedetect.parse,
+    faceblur.NAME: faceblur.parse,
+    facemosaic.NAME: facemosaic.parse,
     imageview2.NAME: imageview2.parse,
     imagemogr2.NAME: imagemogr2.parse,
     imageinfo.NAME: imageinfo.parse,
