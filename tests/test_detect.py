@@ -20,6 +20,7 @@ from imgproxy.faces.detect import (
     automatic_min_face,
     detect,
     detection_scale,
+    finer_levels,
     merge,
     plan_passes,
     spread,
@@ -95,6 +96,27 @@ def test_the_plan_is_chosen_from_the_image_size_and_the_smallest_face() -> None:
 
     assert passes((400, 300), 16) < passes((600, 400), 16) < passes((1000, 750), 16)
     assert passes((1000, 750), 40) < passes((1000, 750), 16)
+
+
+def test_a_search_for_faces_near_the_largest_runs_fewer_finer_windows() -> None:
+    """A portrait a quarter of a 1920x1440 frame wide, decoded at 1/2: a 100 px face on the whole
+    image, so facecrop2 (faces of 0.45 of its width and up) needs 4 finer windows, not 6."""
+    size = (960, 720)
+    full_plan = plan_passes(size, automatic_min_face((1920, 1440)) / 2)
+    assert [len(level) for level in full_plan] == [1, 6, 35]
+    (level,) = finer_levels(size, 45)
+    assert len(level) == 4 and level[0].window.w > full_plan[1][0].window.w
+    assert level[0].smallest == 0.0  # the finest level needed trusts every face it finds
+    assert finer_levels(size, 200) == []  # the whole-image pass already sees such faces well
+
+
+def test_facecrop2s_search_on_a_quarter_frame_portrait_runs_five_passes() -> None:
+    photo = place(with_grain(background((1920, 1440), seed=5)), grace_hopper(), 540, (700, 400))
+    decoded = decode(jpeg_bytes(photo), 10**8, detection_scale((1920, 1440)))
+    everything = detect(decoded.image)
+    near_the_largest = detect(decoded.image, DetectOptions(min_score=0.45, min_face_ratio=0.45))
+    assert near_the_largest.passes == 5 < everything.passes
+    assert near_the_largest.faces[0].box.iou(everything.faces[0].box) > 0.7  # the same face, found either way
 
 
 def test_spread_reaches_both_ends_with_the_overlap() -> None:
