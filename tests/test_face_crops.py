@@ -157,3 +157,14 @@ def test_the_picture_draws_the_window_facecrop2_cuts_and_greys_the_faces_passed_
 
     largest, second = (face.box for face in detect(Image.open(io.BytesIO(pair))).faces)
     assert redness(second) > redness(largest) + 60  # chosen in red, passed over in grey
+
+
+def test_a_crop_is_the_same_bytes_whether_its_detection_was_cached_or_not():
+    """The ETag is strong: the crop must not depend on which request ran the detection."""
+    data = jpeg_bytes(grace_hopper())
+    fresh = crop(data, "facecrop2/200x200").body
+    shared = FaceFinder(16)
+    first = run(parse_pipeline("facedetect/crop/200x200", 30), Encoded(data, "image/jpeg"), Context(SETTINGS, shared))
+    assert json.loads(first.body)["crop"]["reason"] == "faces"  # the detection is now in the cache
+    cached = run(parse_pipeline("facecrop2/200x200", 30), Encoded(data, "image/jpeg"), Context(SETTINGS, shared))
+    assert cached.body == fresh

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imgproxy.errors import BadRequest, Unprocessable
+from imgproxy.faces.detect import detection_scale
 from imgproxy.imaging.decode import as_rgb
 from imgproxy.imaging.resize import Region, check_output, resample
 from imgproxy.pipeline.context import Context, image_size, load
@@ -48,8 +49,11 @@ class FaceCrop2:
             raise Unprocessable(no_face_message(NAME, self.options, len(framing.faces)))
 
         # The detection decode is usually fine enough for the crop too; decode again, finer, only
-        # when the window is so small that it would be upscaled.
-        decoded = load(state, ctx, NAME, max(self.width / window.w, self.height / window.h), reuse=framing.decoded)
+        # when the window is so small that it would be upscaled. Never coarser than the detection's
+        # scale, so the crop is cut from the same pixels whether the detection ran here or came from
+        # the cache: one URL always answers the same bytes, as its strong ETag promises.
+        scale = max(self.width / window.w, self.height / window.h, detection_scale(full, self.options.detection.min_face_size))
+        decoded = load(state, ctx, NAME, scale, reuse=framing.decoded)
         region = Region(target, (window.x, window.y, window.right, window.bottom))
         image = resample(as_rgb(decoded.image), region, full)
         return Raster(image, "JPEG", ctx.settings.quality, notes=notes(framing))
