@@ -6,9 +6,10 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test check samples bench peers eval clean
 
-# The demo listens on 127.0.0.1 only, so its detect APIs are open unless the environment says otherwise.
+# The demo listens on 127.0.0.1 only, so its detect APIs are open and its playground
+# (http://127.0.0.1:8080/playground) is on, unless the environment says otherwise.
 run: $(INSTALLED) samples/grace_hopper.jpg
-	IMGPROXY_API_OPEN=$${IMGPROXY_API_OPEN:-1} $(BIN)/imgproxy serve
+	IMGPROXY_API_OPEN=$${IMGPROXY_API_OPEN:-1} IMGPROXY_PLAYGROUND=$${IMGPROXY_PLAYGROUND:-1} $(BIN)/imgproxy serve
 
 test: $(INSTALLED) check
 	$(BIN)/python -m pytest

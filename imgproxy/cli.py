@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from imgproxy import __version__, quiet
 from imgproxy.config import METRICS_DIR_ENV, ConfigError, Settings, describe, env_name, unknown_settings
 from imgproxy.logs import logging_config
+from imgproxy.origin.folder import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:  # the commands import the pipeline when they run, so `serve` starts without it
     from imgproxy.pipeline.context import Context
     from imgproxy.pipeline.values import Encoded
 
-# What a folder is searched for: the formats the ops read, by file name.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".mpo"})
 T = TypeVar("T")
 # Exit statuses besides 0: a command that cannot start as given (a flag, a setting, a path) stops
 # with argparse's own status for a bad flag, so scripts tell it from files that failed.

@@ -100,6 +100,11 @@ class Settings:
     api_open: bool = _setting(
         False, "Serve the detect APIs without keys; without it and without IMGPROXY_API_KEYS they answer 401."
     )
+    playground: bool = _setting(
+        False,
+        "Serve the playground page at /playground: an image's faces, crops and pipelines, through the public endpoints;"
+        " it lists a folder origin's image names.",
+    )
     cache_until_token_expires: bool = _setting(
         False,
         "Let shared caches keep a token-authorized answer until its token expires (public, max-age=<seconds left>) "

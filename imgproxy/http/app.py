@@ -24,6 +24,7 @@ from imgproxy.config import METRICS_DIR_ENV, Settings
 from imgproxy.http.download import download
 from imgproxy.http.errors import HANDLERS, error_response
 from imgproxy.http.observe import LabelledApp, Observe, labelled
+from imgproxy.http.playground import routes as playground_routes
 from imgproxy.metrics import registry
 from imgproxy.service import Service
 
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/faceid/{rest:path}", LabelledApp(FACEID.op, UnknownEndpoint(FACEID))),
             Route("/face/detect", labelled("tencent/face/detect", tencent_detect), methods=["POST"]),
             Route("/v2/facedetect", labelled("qiniu/v2/facedetect", qiniu_detect), methods=["POST"]),
+            # Only with IMGPROXY_PLAYGROUND=1; else /playground is a key like any other.
+            *playground_routes(service.settings),
             Route("/{key:path}", download, methods=["GET", "HEAD"]),
         ],
         middleware=[Middleware(Observe, access_log=service.settings.access_log)],

@@ -7,11 +7,22 @@ import mimetypes
 import os
 import stat as statmod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from email.utils import formatdate
 
 from imgproxy.config import ConfigError, Settings
 from imgproxy.errors import NotFound, TooLarge
 from imgproxy.origin import LocalFile, ObjectInfo, Original
+
+# What counts as an image in a folder, by name: the formats the ops read (the playground's
+# listing, and the files `imgproxy detect` and `crop` find).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".mpo"})
+
+
+@dataclass(frozen=True)
+class Listing:
+    keys: list[str]  # keys the download path serves: a folder's own files by name, then its subfolders'
+    truncated: bool  # the limit stopped the walk: the folder holds more
 
 
 class FolderOrigin:
@@ -57,8 +68,44 @@ class FolderOrigin:
         st = await asyncio.to_thread(regular_file_stat, path)
         return LocalFile(path, st, info_from_stat(path, st))
 
+    async def list_images(self, limit: int) -> Listing:
+        """Up to `limit` keys of image files below the root, for the playground's picker."""
+        return await asyncio.to_thread(self._list_images, limit)
+
+    def _list_images(self, limit: int) -> Listing:
+        keys: list[str] = []
+        visited = 0
+        # Symlinked folders are not walked and hidden entries are left out; a file is listed only
+        # when its key resolves inside the root to a regular file, as a download of it would.
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                visited += 1
+                if visited > 100 * limit:  # a bound on the work too, in a folder of other files
+                    return Listing(keys, truncated=True)
+                key = os.path.relpath(os.path.join(folder, name), self.root).replace(os.sep, "/")
+                if name.startswith(".") or os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES or not listable(key):
+                    continue
+                try:
+                    regular_file_stat(self.path_of(key))
+                except NotFound:
+                    continue
+                if len(keys) == limit:
+                    return Listing(keys, truncated=True)
+                keys.append(key)
+        return Listing(keys, truncated=False)
+
     async def aclose(self) -> None:
         pass
+
+
+def listable(key: str) -> bool:
+    """A key the download path accepts (see keys.py): UTF-8, no backslash or NUL in its names."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8 comes back from the OS with surrogates
+        return False
+    return "\\" not in key and "\x00" not in key
 
 
 def regular_file_stat(path: str) -> os.stat_result:
