@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shlex
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.eval_faces import SHARED
+from bench.timing import command
 from imgproxy.config import Settings
 from imgproxy.errors import ProxyError
 from imgproxy.faces.box import Box
@@ -140,11 +139,6 @@ def ceiling(photo: Photo, target: tuple[int, int]) -> bool:
 
 def share(count: int, total: int) -> str:
     return f"{100 * count / total:.1f}%" if total else "-"
-
-
-def command() -> str:
-    python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd() + os.sep) else sys.executable
-    return shlex.join([python, os.path.relpath(__file__), *sys.argv[1:]])
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ import argparse
 import io
 import json
 import os
-import shlex
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -40,6 +39,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.eval_faces import SHARED
+from bench.timing import command
 from imgproxy.config import Settings
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging.cover import head_ellipse
@@ -133,11 +133,6 @@ def coverage(size: tuple[int, int], faces: Found, boxes: Sequence[Rect]) -> list
 
 def overlaps(a: Rect, b: Rect) -> bool:
     return min(a[0] + a[2], b[0] + b[2]) > max(a[0], b[0]) and min(a[1] + a[3], b[1] + b[3]) > max(a[1], b[1])
-
-
-def command() -> str:
-    python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd() + os.sep) else sys.executable
-    return shlex.join([python, os.path.relpath(__file__), *sys.argv[1:]])
 
 
 def main() -> None:

@@ -1,9 +1,12 @@
-"""What the benchmarks share: a timing loop with a progress line, and the shrink-on-load floor."""
+"""What the benchmarks share: a timing loop with a progress line, the shrink-on-load floor, and the
+command line a benchmark prints beside its numbers."""
 
 from __future__ import annotations
 
 import io
 import math
+import os
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -30,3 +33,9 @@ def floor_decode(data: bytes, min_scale: float) -> Image.Image:
     image.draft("RGB", (math.ceil(image.width * min_scale), math.ceil(image.height * min_scale)))
     image.load()
     return image
+
+
+def command() -> str:
+    """The command that ran this benchmark, as a reader would type it from the repository's root."""
+    python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd() + os.sep) else sys.executable
+    return shlex.join([python, os.path.relpath(sys.argv[0]), *sys.argv[1:]])
