@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from imgproxy.api.dialect import endpoint
-from imgproxy.samples import sample_files
+from imgproxy.samples import write_samples
 
 REPO = Path(__file__).resolve().parent.parent
 FACES_DEV = REPO.parent / "shared" / "data" / "faces-dev"
@@ -120,9 +120,18 @@ def stop(process: subprocess.Popen) -> int:
 
 @pytest.fixture(scope="session")
 def samples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples, to which tests add files of their own (hostile ones among them)."""
     folder = tmp_path_factory.mktemp("samples")
-    for name, data in sample_files().items():
-        (folder / name).write_bytes(data)
+    write_samples(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def demo_samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples exactly as `make run` builds them, for tests of what a user sees in the folder;
+    nothing is added to it."""
+    folder = tmp_path_factory.mktemp("demo-samples")
+    write_samples(folder)
     return folder
 
 

@@ -51,9 +51,9 @@ CROPS_SETTLED = "[...document.querySelectorAll('.crop-card')].every((card) => ['
 
 
 @pytest.fixture(scope="module")
-def playground(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+def playground(demo_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     """`make run`'s settings: the playground on, the detect APIs open."""
-    running = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"), playground="1", api_open="1")
+    running = start_proxy(str(demo_samples), tmp_path_factory.mktemp("logs"), playground="1", api_open="1")
     yield running
     stop(running.process)
 
@@ -86,13 +86,13 @@ def test_off_by_default_the_path_is_the_buckets(proxy: Proxy):
         assert error_of(proxy.get(path), 404) == "Document not found"
 
 
-def test_setup_says_what_the_page_can_offer(playground: Proxy, samples_dir: Path):
+def test_setup_says_what_the_page_can_offer(playground: Proxy, demo_samples: Path):
     setup = playground.get("/playground/setup.json")
     assert setup.headers["cache-control"] == "no-store"
     body = setup.json()
     assert body["listing"] == {
         "available": True,
-        "keys": sorted(p.name for p in samples_dir.iterdir()),
+        "keys": sorted(p.name for p in demo_samples.iterdir()),
         "truncated": False,
         "reason": "",
     }
@@ -115,12 +115,12 @@ def setup_of(settings: Settings) -> dict:
         app.state.service.pool.shutdown()
 
 
-def test_setup_explains_what_is_unavailable(samples_dir: Path):
-    closed = setup_of(Settings(origin=str(samples_dir), playground=True))
+def test_setup_explains_what_is_unavailable(demo_samples: Path):
+    closed = setup_of(Settings(origin=str(demo_samples), playground=True))
     assert not closed["upload"]["available"] and "IMGPROXY_API_OPEN=1" in closed["upload"]["reason"]
-    keyed = setup_of(Settings(origin=str(samples_dir), playground=True, api_keys="AK:SK"))
+    keyed = setup_of(Settings(origin=str(demo_samples), playground=True, api_keys="AK:SK"))
     assert not keyed["upload"]["available"] and "IMGPROXY_API_KEYS" in keyed["upload"]["reason"]
-    private = setup_of(Settings(origin=str(samples_dir), playground=True, api_keys="AK:SK", private_downloads=True))
+    private = setup_of(Settings(origin=str(demo_samples), playground=True, api_keys="AK:SK", private_downloads=True))
     # With private downloads the bucket's names are not even listed: a URL would not tell them.
     assert private["listing"]["keys"] == [] and not private["listing"]["available"]
     assert not private["downloads"]["available"] and "IMGPROXY_PRIVATE_DOWNLOADS" in private["downloads"]["reason"]
@@ -129,17 +129,17 @@ def test_setup_explains_what_is_unavailable(samples_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def tricky_folder(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Path:
+def tricky_folder(tmp_path_factory: pytest.TempPathFactory, demo_samples: Path) -> Path:
     """A folder origin with every way a listing could show what a download would not serve."""
     base = tmp_path_factory.mktemp("tricky")
     outside = base / "outside"
     outside.mkdir()
-    (outside / "secret.jpg").write_bytes((samples_dir / "astronaut.jpg").read_bytes())
+    (outside / "secret.jpg").write_bytes((demo_samples / "astronaut.jpg").read_bytes())
     root = base / "bucket"
     (root / "sub").mkdir(parents=True)
     (root / ".hidden").mkdir()
     (root / "folder.jpg").mkdir()
-    photo = (samples_dir / "grace_hopper.jpg").read_bytes()
+    photo = (demo_samples / "grace_hopper.jpg").read_bytes()
     (root / "grace_hopper.jpg").write_bytes(photo)
     (root / "sub" / "nested.jpg").write_bytes(photo)
     (root / ".hidden" / "hidden.jpg").write_bytes(photo)
@@ -320,9 +320,9 @@ def test_the_pipeline_builder(page: Page, playground: Proxy):
     expect(page.get_by_test_id("pipeline-url")).to_have_text("/grace_hopper.jpg?imageView2/2/w/100|imageInfo")
 
 
-def test_a_photo_of_ones_own(page: Page, playground: Proxy, samples_dir: Path):
+def test_a_photo_of_ones_own(page: Page, playground: Proxy, demo_samples: Path):
     page.goto(playground.url + "/playground")
-    photo = samples_dir / "large.jpg"
+    photo = demo_samples / "large.jpg"
     page.get_by_label("Or a photo of your own (or drop one here)").set_input_files(photo)
     wait_for_photo(page, "large.jpg")
     assert (page.get_by_test_id("photo").get_attribute("src") or "").startswith("blob:")
@@ -336,8 +336,8 @@ def test_a_photo_of_ones_own(page: Page, playground: Proxy, samples_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def closed_playground(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    running = start_proxy(str(samples_dir), tmp_path_factory.mktemp("logs"), playground="1")
+def closed_playground(demo_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    running = start_proxy(str(demo_samples), tmp_path_factory.mktemp("logs"), playground="1")
     yield running
     stop(running.process)
 

@@ -294,10 +294,10 @@ def final_status(headers: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def workspace(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workspace(demo_samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the samples, as `make run` builds them."""
     root = tmp_path_factory.mktemp("readme")
-    shutil.copytree(samples_dir, root / "samples")
+    shutil.copytree(demo_samples, root / "samples")
     return root
 
 
