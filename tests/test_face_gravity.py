@@ -139,8 +139,8 @@ def test_bad_gravities_are_400s_naming_them(text: str, message: str):
 @pytest.mark.parametrize(
     "text,canonical",
     [
-        ("imageMogr2/crop/300x300/gravity/FACE", "imageMogr2/gravity/face/crop/300x300"),
-        ("imageMogr2/gravity/Faces/crop/x200/thumbnail/800x", "imageMogr2/thumbnail/800x/gravity/faces/crop/x200"),
+        ("imageMogr2/crop/300x300/gravity/FACE", "imageMogr2/crop/300x300"),  # a gravity after its crop places nothing
+        ("imageMogr2/gravity/Faces/crop/x200/thumbnail/800x", "imageMogr2/gravity/faces/crop/x200/thumbnail/800x"),
         ("imageMogr2/gravity/face", "imageMogr2"),  # nothing to place
         ("imageView2/1/gravity/Face/h/200/w/100", "imageView2/1/w/100/h/200/gravity/face"),
         ("imageView2/5/gravity/faces", "imageView2/5"),  # without w and h nothing is cut

@@ -23,6 +23,10 @@ Bounds = tuple[int, int, int, int]  # left, top, right, bottom
 # rest); percentages run from 1 to 999 as in Qiniu's table.
 N = r"[1-9][0-9]{0,8}"
 PERCENT = r"[1-9][0-9]{0,2}"
+# Qiniu: a thumbnail that names a side over 10000 px, or an `<N>@` area over 25 MP, only shrinks;
+# it answers an image smaller than that unchanged instead of refusing the size.
+LARGE_SIDE = 10_000
+LARGE_AREA = 25_000_000
 
 
 def round_half_up(value: Fraction) -> int:
@@ -31,6 +35,11 @@ def round_half_up(value: Fraction) -> int:
 
 def scale_size(size: Size, sx: Fraction, sy: Fraction | None = None) -> Size:
     return round_half_up(size[0] * sx), round_half_up(size[1] * (sx if sy is None else sy))
+
+
+def only_shrinks(*sides: int | None) -> bool:
+    """Whether a thumbnail naming `sides` is one of Qiniu's large ones, which never enlarge."""
+    return any(side is not None and side > LARGE_SIDE for side in sides)
 
 
 def fit_scale(size: Size, bound: tuple[int | None, int | None], cover: bool) -> Fraction:
@@ -125,6 +134,8 @@ class Fit:
             factor = min(factor, Fraction(1))
         elif self.only == "<":
             factor = max(factor, Fraction(1))
+        if only_shrinks(self.width, self.height):
+            factor = min(factor, Fraction(1))
         return scale_size(src, factor)
 
 
@@ -145,7 +156,8 @@ class Cover:
         return f"!{self.width}x{self.height}r"
 
     def size(self, src: Size) -> Size:
-        return scale_size(src, fit_scale(src, (self.width, self.height), cover=True))
+        factor = fit_scale(src, (self.width, self.height), cover=True)
+        return scale_size(src, min(factor, Fraction(1)) if only_shrinks(self.width, self.height) else factor)
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,8 @@ class Exact:
         return f"{self.width}x{self.height}!"
 
     def size(self, src: Size) -> Size:
+        if only_shrinks(self.width, self.height):  # each side on its own, as the aspect is given up anyway
+            return min(self.width, src[0]), min(self.height, src[1])
         return self.width, self.height
 
 
@@ -186,6 +200,8 @@ class Area:
     def size(self, src: Size) -> Size:
         # floor(w * sqrt(N / (w*h))) == isqrt(N*w // h), in integers so that w' * h' <= N holds exactly.
         w, h = src
+        if self.pixels > LARGE_AREA and w * h <= self.pixels:
+            return src
         return max(1, math.isqrt(self.pixels * w // h)), max(1, math.isqrt(self.pixels * h // w))
 
 
@@ -249,14 +265,24 @@ class Crop:
     def box(self, size: Size, gravity: str) -> Bounds | None:
         """The crop in an image of `size`: placed by `gravity`, moved by the offset, cut to the image.
 
+        As ImageMagick's `-gravity NorthEast -crop 300x300+30+100` (Qiniu's crop is ImageMagick's
+        geometry), an offset moves inward from the edge the gravity anchors to: `a` is left of an
+        East gravity's place and up from a South one's, right and down otherwise.
         None when nothing of the image is left. Centred positions round down.
         """
         crop = (self.width or size[0], self.height or size[1])
         gx, gy = GRAVITIES[gravity]
-        left = (size[0] - crop[0]) * gx // 2 + self.dx
-        top = (size[1] - crop[1]) * gy // 2 + self.dy
+        left = (size[0] - crop[0]) * gx // 2 + (-self.dx if gx == 2 else self.dx)
+        top = (size[1] - crop[1]) * gy // 2 + (-self.dy if gy == 2 else self.dy)
         box = (max(0, left), max(0, top), min(size[0], left + crop[0]), min(size[1], top + crop[1]))
         return box if box[0] < box[2] and box[1] < box[3] else None
+
+
+def placed(size: Size, canvas: Size, gravity: str) -> tuple[int, int]:
+    """Where an image of `size` goes on a `canvas` by `gravity` (negative: the image is cut there),
+    as ImageMagick's -extent places it. Centred positions round down."""
+    gx, gy = GRAVITIES[gravity]
+    return (canvas[0] - size[0]) * gx // 2, (canvas[1] - size[1]) * gy // 2
 
 
 # From geometry to pixels.
@@ -275,6 +301,17 @@ class Region:
         left, top, right, bottom = crop or (0, 0, *resized)
         sx, sy = src[0] / resized[0], src[1] / resized[1]
         return cls((right - left, bottom - top), (left * sx, top * sy, right * sx, bottom * sy))
+
+    def resized(self, size: Size) -> Region:
+        """This region scaled on to `size`: a thumbnail after it."""
+        return Region(size, self.box)
+
+    def cut(self, crop: Bounds) -> Region:
+        """The `crop` (in this region's output pixels) of this region: a crop after it, in one resample."""
+        left, top, right, bottom = self.box
+        sx, sy = (right - left) / self.size[0], (bottom - top) / self.size[1]
+        x0, y0, x1, y1 = crop
+        return Region((x1 - x0, y1 - y0), (left + x0 * sx, top + y0 * sy, left + x1 * sx, top + y1 * sy))
 
     @property
     def scale(self) -> float:

@@ -1,6 +1,11 @@
-"""imageMogr2: Qiniu's advanced processing, its parameters applied in the order Qiniu documents
-(thumbnail, gravity + crop, rotate, blur, then background, strip, format, quality, size-limit),
-whatever their order in the URL.
+"""imageMogr2: Qiniu's advanced processing.
+
+Its steps act in URL order, as Qiniu documents (thumbnail and crop chain either way, a gravity
+places only the crops after it, a step given twice acts twice): `crop/300x300/thumbnail/100x` crops
+first. Its settings act once, on the output, wherever they are: format, quality, interlace, strip,
+size-limit, and background (the colour of rotate's corners, of extent's canvas and under
+transparent pixels). `ImageMogr2.stages` folds the steps into the resamples and pixel steps that
+make the answer, from sizes alone, so the work estimate and the output limits follow the same order.
 
 `auto-orient` is accepted and always in effect: decoding applies the EXIF orientation, and answers
 carry no EXIF, so an unoriented answer would show turned in every browser.
@@ -19,6 +24,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import NoReturn, TypeVar
 
 from PIL import Image, ImageCms, ImageColor, ImageFilter
@@ -36,17 +42,27 @@ from imgproxy.imaging.resize import (
     Thumbnail,
     check_output,
     parse_thumbnail,
+    placed,
     resample,
     rotated_size,
 )
 from imgproxy.pipeline.context import Context, image_size, load_raster
 from imgproxy.pipeline.framing import CropOptions, frame
-from imgproxy.pipeline.options import Quality, read_choice, read_flag, read_int, read_options, read_quality
+from imgproxy.pipeline.options import MAX_SIDE, Quality, read_choice, read_flag, read_int, read_quality, read_size
 from imgproxy.pipeline.values import Encoded, Estimate, Raster, State, area, output
 
 NAME = "imageMogr2"
-KEYS = ("thumbnail", "gravity", "crop", "rotate", "format", "blur", "interlace", "quality", "background", "size-limit")
+STEPS = ("thumbnail", "gravity", "crop", "rotate", "blur", "sharpen", "extent")
+SETTINGS = ("format", "interlace", "quality", "background", "size-limit", "ignore-error")
 FLAGS = ("auto-orient", "strip")
+# Documented by Qiniu and refused by name rather than as unknown arguments: cgif and minsize act on
+# the GIF encoding and the input size, which this proxy leaves to format and its own limits.
+REFUSED = {
+    "cgif": "",
+    "minsize": "",
+    "dx": " (a crop's offset is crop/!<W>x<H>a<dx>a<dy>)",
+    "dy": " (a crop's offset is crop/!<W>x<H>a<dx>a<dy>)",
+}
 BLUR = re.compile(r"^([1-9][0-9]?)x([0-9]{1,4}(?:\.[0-9]{1,4})?)$")
 SIZE_LIMIT = re.compile(r"^([1-9][0-9]{0,6})([km])(!?)$")
 MAX_BLUR_RADIUS = 50
@@ -67,9 +83,13 @@ class Blur:
 
     radius: int
     sigma: float
+    passes = 1
 
     def text(self) -> str:
-        return f"{self.radius}x{self.sigma:g}"
+        return f"blur/{self.radius}x{self.sigma:g}"
+
+    def size(self, before: Size) -> Size:
+        return before
 
     def apply(self, image: Image.Image) -> Image.Image:
         # Pillow's Gaussian has no cut-off. A kernel cut at the radius blurs like a Gaussian when the
@@ -91,38 +111,137 @@ class SizeLimit:
         return f"{self.bytes // 1024}k" + ("!" if self.or_input else "")
 
     def apply(self, raster: Raster, input: State) -> Encoded:
-        result = raster.encoded()
-        if len(result.data) > self.bytes and raster.format in ("JPEG", "WEBP"):
-            result = self.fit(raster, result)
+        result = raster.encoded_within(self.bytes)
         if self.or_input:
             before = input.encoded() if isinstance(input, Raster) else input
             if isinstance(before, Encoded) and len(before.data) <= len(result.data):
                 return before
         return result
 
-    def fit(self, raster: Raster, first: Encoded) -> Encoded:
-        """`raster` at the highest quality below its own that fits the limit."""
-        low, high = 1, raster.quality - 1
-        fitting, last = None, first
-        while low <= high:
-            middle = (low + high) // 2
-            last = replace(raster, quality=middle).encoded()
-            if len(last.data) <= self.bytes:
-                fitting, low = last, middle + 1
-            else:
-                high = middle - 1
-        return fitting or last  # nothing fits: the last try was quality 1, the smallest there is
+
+@dataclass(frozen=True)
+class Sharpen:
+    """`sharpen/1`: an unsharp mask of Pillow's default strength (radius 2, 150%, threshold 3):
+    Qiniu documents a sharpen that is on or off, not its kernel."""
+
+    passes = 1
+
+    def text(self) -> str:
+        return "sharpen/1"
+
+    def size(self, before: Size) -> Size:
+        return before
+
+    def apply(self, image: Image.Image) -> Image.Image:
+        return image.filter(ImageFilter.UnsharpMask())
+
+
+@dataclass(frozen=True)
+class Rotate:
+    degrees: int  # clockwise, 1-359
+    fill: Color  # the corners a turn that is not a right angle uncovers
+
+    @property
+    def passes(self) -> int:
+        return int(self.degrees % 90 != 0)  # a right angle only moves pixels
+
+    def text(self) -> str:
+        return f"rotate/{self.degrees}"
+
+    def size(self, before: Size) -> Size:
+        return rotated_size(before, self.degrees)
+
+    def apply(self, image: Image.Image) -> Image.Image:
+        return rotate(image, self.degrees, self.fill)
+
+
+@dataclass(frozen=True)
+class Extent:
+    """`extent/<W>x<H>`: the image on a WxH canvas of `fill`, placed by the gravity in effect (a
+    face gravity places it in the centre), cut where it is larger: ImageMagick's -extent."""
+
+    canvas: Size
+    gravity: str
+    fill: Color
+    passes = 1
+
+    def text(self) -> str:
+        return f"extent/{self.canvas[0]}x{self.canvas[1]}"
+
+    def size(self, before: Size) -> Size:
+        return self.canvas
+
+    def apply(self, image: Image.Image) -> Image.Image:
+        x, y = placed(image.size, self.canvas, "Center" if self.gravity in FACE_GRAVITIES else self.gravity)
+        if x <= 0 and y <= 0 and x + image.width >= self.canvas[0] and y + image.height >= self.canvas[1]:
+            return image.crop((-x, -y, self.canvas[0] - x, self.canvas[1] - y))  # no canvas shows: a cut
+        if self.fill[3] == 255 and "A" not in image.getbands():
+            canvas = Image.new("RGB", self.canvas, self.fill[:3])
+            canvas.paste(image.convert("RGB"), (x, y))
+        else:
+            canvas = Image.new("RGBA", self.canvas, self.fill)
+            canvas.paste(image.convert("RGBA"), (x, y))
+        canvas.info.update(image.info)
+        return canvas
+
+
+@dataclass(frozen=True)
+class Thumbnailing:
+    thumbnail: Thumbnail
+
+    def text(self) -> str:
+        return f"thumbnail/{self.thumbnail.text()}"
+
+
+@dataclass(frozen=True)
+class Cropping:
+    crop: Crop
+    gravity: str  # the last gravity before the crop in the URL; NorthWest, Qiniu's default, without one
+
+    def text(self) -> str:
+        return f"crop/{self.crop.text()}"
+
+
+PixelStep = Rotate | Blur | Sharpen | Extent
+Step = Thumbnailing | Cropping | PixelStep
+
+
+@dataclass(frozen=True)
+class Resample:
+    """Thumbnails and crops that follow one another, made as one resample: `region` of an image of
+    `base` size (the op's input, or what the step before them made)."""
+
+    base: Size
+    region: Region
+    argument: str  # the last of them, which an error about the size names
+    faces: tuple[CropOptions, Size] | None = None  # a face gravity's crop: its faces, and the size it is cut from
+
+    @classmethod
+    def start(cls, base: Size, argument: str) -> Resample:
+        return cls(base, Region.of(base, base, None), argument)
+
+    @property
+    def cuts(self) -> bool:
+        """Whether a crop is among them: the faces a face crop looks for are found in the whole base."""
+        return self.region.box != (0, 0, *self.base)
+
+    @property
+    def changes(self) -> bool:
+        return self.cuts or self.region.size != self.base
+
+
+Stage = Resample | PixelStep
 
 
 @dataclass(frozen=True)
 class ImageMogr2:
-    thumbnail: Thumbnail | None = None
+    """The steps (thumbnail, crop, rotate, blur, sharpen, extent) act on the image in URL order,
+    `gravity` placing the crops and extents after it; the settings (strip, format, interlace,
+    quality, background, size-limit) act once, on the output, wherever they are in the URL."""
+
+    steps: tuple[Step, ...] = ()
     strip: bool = False
-    gravity: str = "NorthWest"
-    crop: Crop | None = None
-    rotate: int = 0  # clockwise degrees, 0-359
     format: str | None = None  # Pillow's name; None keeps the source's
-    blur: Blur | None = None
     interlace: bool = False
     quality: Quality | None = None  # None: the configured default, 75 as in Qiniu
     background: Color | None = None
@@ -131,20 +250,16 @@ class ImageMogr2:
 
     def canonical(self) -> str:
         parts = [NAME]
-        if self.thumbnail is not None:
-            parts += ["thumbnail", self.thumbnail.text()]
+        gravity = "NorthWest"
+        for step in self.steps:
+            if isinstance(step, Cropping | Extent) and step.gravity != gravity:
+                parts += ["gravity", step.gravity]
+                gravity = step.gravity
+            parts.append(step.text())
         if self.strip:
             parts.append("strip")
-        if self.crop is not None:
-            if self.gravity != "NorthWest":  # gravity moves the crop and nothing else
-                parts += ["gravity", self.gravity]
-            parts += ["crop", self.crop.text()]
-        if self.rotate:
-            parts += ["rotate", str(self.rotate)]
         if self.format is not None:
             parts += ["format", URL_NAMES[self.format]]
-        if self.blur is not None:
-            parts += ["blur", self.blur.text()]
         if self.interlace:
             parts += ["interlace", "1"]
         if self.quality is not None:
@@ -157,65 +272,96 @@ class ImageMogr2:
             parts += ["ignore-error", "1"]
         return "/".join(parts)
 
-    def scaled(self, src: Size) -> Size:
-        """The size thumbnail makes of a `src`-sized image, the one the crop is cut from."""
-        return self.thumbnail.size(src) if self.thumbnail is not None else src
+    def stages(self, src: Size) -> list[Stage]:
+        """The steps as the stages that make pixels, from sizes alone: thumbnails and crops in a row
+        fold into one resample (`thumbnail/300x/crop/200x200` scales only the pixels it keeps).
 
-    def region(self, src: Size) -> Region:
-        """The part of a `src`-sized image that thumbnail and crop keep, and the size it becomes.
-
-        A face gravity's crop is centred here: the faces move it (`apply`) but never resize it.
+        The first stage is always a resample of the input, which decides the scale it is decoded
+        at. A face gravity's crop is centred here: the faces move it (`apply`) but never resize it;
+        the faces are found in the whole of its stage's base, so it ends its stage and follows no crop
+        in it.
         """
-        resized = self.scaled(src)
-        crop = None
-        if self.crop is not None:
-            crop = self.crop.box(resized, "Center" if self.gravity in FACE_GRAVITIES else self.gravity)
-            if crop is None:
-                raise BadRequest(f"{NAME}: crop {self.crop.text()} leaves nothing of the {resized[0]}x{resized[1]} image")
-        return Region.of(src, resized, crop)
+        stages: list[Stage] = []
+        current = Resample.start(src, "the size without thumbnail or crop")
+
+        def flush(base: Size) -> Resample:
+            if current.changes or not stages:
+                stages.append(current)
+            return Resample.start(base, current.argument)
+
+        for step in self.steps:
+            size = current.region.size
+            if isinstance(step, Thumbnailing):
+                current = replace(current, region=current.region.resized(step.thumbnail.size(size)), argument=step.text())
+            elif isinstance(step, Cropping):
+                options = FACE_GRAVITIES.get(step.gravity)
+                if options is not None and current.cuts:
+                    current = flush(size)
+                box = step.crop.box(size, "Center" if options is not None else step.gravity)
+                if box is None:
+                    raise BadRequest(f"{NAME}: crop {step.crop.text()} leaves nothing of the {size[0]}x{size[1]} image")
+                faces = None if options is None else (options, size)
+                current = Resample(current.base, current.region.cut(box), step.text(), faces)
+                if options is not None:
+                    current = flush(current.region.size)
+            else:
+                current = flush(size)
+                stages.append(step)
+                current = Resample.start(step.size(size), step.text())
+        flush(current.region.size)
+        return stages
 
     def estimate(self, before: Estimate) -> Estimate:
         if before.size is None:
             return before
         try:
-            region = self.region(before.size)
+            stages = self.stages(before.size)
         except BadRequest:
             return before  # the op answers its error, or passes its input on
-        size = rotated_size(region.size, self.rotate) if self.rotate else region.size
-        passes = 1 + (self.rotate % 90 != 0) + (self.blur is not None) + (self.background is not None) + self.strip
-        return before.then(size, area(before.size), area(size), passes)
+        after, reads = before, area(before.size)
+        for stage in stages:
+            if isinstance(stage, Resample):
+                after, reads = after.then(stage.region.size, reads, area(stage.region.size)), 0
+            else:
+                assert after.size is not None  # every stage answers an image
+                size = stage.size(after.size)
+                after = after.then(size, 0, area(size), stage.passes)
+        assert after.size is not None
+        return after.then(after.size, 0, area(after.size), (self.background is not None) + self.strip)
 
     def apply(self, state: State, ctx: Context) -> State:
         settings = ctx.settings
         src = image_size(state, ctx, NAME)
-        region = self.region(src)
-        raster = load_raster(state, ctx, NAME, min(1.0, region.scale))
+        stages = self.stages(src)
+        first = stages[0]
+        assert isinstance(first, Resample)
+        raster = load_raster(state, ctx, NAME, min(1.0, first.region.scale))
         limits = (settings.max_output_side, settings.max_output_pixels)
-        check_output(NAME, self.geometry_argument(), region.size, raster.frame_count, *limits)
-        if self.rotate:
-            check_output(NAME, f"rotate/{self.rotate}", rotated_size(region.size, self.rotate), raster.frame_count, *limits)
-        if self.crop is not None and (options := FACE_GRAVITIES.get(self.gravity)) is not None:
-            region, notes = place_on_faces(state, ctx, src, self.scaled(src), region, options, op=NAME)
-            raster = replace(raster, notes={**raster.notes, **notes})
-        raster = raster.map(lambda image: resample(image, region, src), ctx.deadline)
-        if self.rotate:
-            raster = raster.map(lambda image: rotate(image, self.rotate, self.background or TRANSPARENT), ctx.deadline)
-        if self.blur is not None:
-            raster = raster.map(self.blur.apply, ctx.deadline)
+        size = src
+        for stage in stages:  # every size the steps make, before any of them is made
+            if isinstance(stage, Resample):
+                size, argument = stage.region.size, stage.argument
+            else:
+                size, argument = stage.size(size), stage.text()
+            check_output(NAME, argument, size, raster.frame_count, *limits)
+        input: State = state  # the image the stage works on: faces are found in it
+        for stage in stages:
+            if isinstance(stage, Resample):
+                region = stage.region
+                if stage.faces is not None:
+                    options, scaled = stage.faces
+                    region, notes = place_on_faces(input, ctx, stage.base, scaled, region, options, op=NAME)
+                    raster = replace(raster, notes={**raster.notes, **notes})
+                raster = raster.map(partial(resample, region=region, full=stage.base), ctx.deadline)
+            else:
+                raster = raster.map(stage.apply, ctx.deadline)
+            input = raster
         if (background := self.background) is not None:
             raster = raster.map(lambda image: flatten(image, background), ctx.deadline)
         if self.strip:
             raster = raster.map(strip, ctx.deadline)
         raster = output(raster, self.format, self.quality or Quality(settings.quality), self.interlace, src)
         return raster if self.size_limit is None else self.size_limit.apply(raster, state)
-
-    def geometry_argument(self) -> str:
-        """The argument the output size comes from, for the error when it is over the limits."""
-        if self.crop is not None:
-            return f"crop/{self.crop.text()}"
-        if self.thumbnail is not None:
-            return f"thumbnail/{self.thumbnail.text()}"
-        return "the size without thumbnail or crop"
 
 
 def place_on_faces(
@@ -323,30 +469,68 @@ def color_text(color: Color) -> str:
 
 
 def parse(args: list[str]) -> ImageMogr2:
-    options = read_options(NAME, args, keys=KEYS, flags=FLAGS)
-    values = options.values
+    """The steps in URL order, each gravity bound to the crops and extents after it; the settings,
+    each given at most once."""
+    raw: list[tuple[str, str]] = []
+    settings: dict[str, str] = {}
+    rest = list(args)
+    while rest:
+        name = rest.pop(0)
+        if name in REFUSED:
+            raise BadRequest(f"{NAME}: {name} is not supported{REFUSED[name]}")
+        if name not in (*STEPS, *SETTINGS, *FLAGS):
+            raise BadRequest(f"{NAME}: unknown argument {name!r}")
+        value = ""
+        if name not in FLAGS:
+            if not rest:
+                raise BadRequest(f"{NAME}: {name} needs a value")
+            value = rest.pop(0)
+        if name in STEPS:
+            raw.append((name, value))  # a step given twice acts twice
+        elif name in settings:  # a setting acts once: which of two would be ambiguous
+            raise BadRequest(f"{NAME}: {name} is given twice")
+        else:
+            settings[name] = value
 
     def given(name: str, read: Callable[[str], T]) -> T | None:
-        return read(values[name]) if name in values else None
+        return read(settings[name]) if name in settings else None
 
-    gravity = given("gravity", lambda value: read_choice(NAME, "gravity", value, GRAVITY_NAMES)) or "NorthWest"
-    crop = given("crop", read_crop)
-    if gravity in FACE_GRAVITIES and crop is not None and crop.offset:
-        # The place an offset would move from depends on the photo: whoever writes the URL cannot know it.
-        raise BadRequest(f"{NAME}: gravity/{gravity} centres the crop on the faces and takes no offset, got crop/{crop.text()}")
+    background = given("background", read_background)
+    fill = background or TRANSPARENT
+    steps: list[Step] = []
+    gravity = "NorthWest"
+    for name, value in raw:
+        if name == "gravity":
+            gravity = read_choice(NAME, "gravity", value, GRAVITY_NAMES)
+        elif name == "thumbnail":
+            steps.append(Thumbnailing(read_thumbnail(value)))
+        elif name == "crop":
+            crop = read_crop(value)
+            if gravity in FACE_GRAVITIES and crop.offset:
+                # The place an offset would move from depends on the photo: whoever writes the URL cannot know it.
+                raise BadRequest(
+                    f"{NAME}: gravity/{gravity} centres the crop on the faces and takes no offset, got crop/{crop.text()}"
+                )
+            steps.append(Cropping(crop, gravity))
+        elif name == "rotate":
+            if degrees := read_int(NAME, "rotate", value, 1, 360) % 360:
+                steps.append(Rotate(degrees, fill))
+        elif name == "blur":
+            steps.append(read_blur(value))
+        elif name == "sharpen":
+            if read_flag(NAME, "sharpen", value):
+                steps.append(Sharpen())
+        else:
+            steps.append(Extent(read_size(NAME, "extent", value, MAX_SIDE), gravity, fill))
     return ImageMogr2(
-        thumbnail=given("thumbnail", read_thumbnail),
-        strip="strip" in values,
-        gravity=gravity,
-        crop=crop,
-        rotate=(given("rotate", lambda value: read_int(NAME, "rotate", value, 1, 360)) or 0) % 360,
+        steps=tuple(steps),
+        strip="strip" in settings,
         format=given("format", lambda value: read_choice(NAME, "format", value, FORMAT_NAMES)),
-        blur=given("blur", read_blur),
         interlace=given("interlace", lambda value: read_flag(NAME, "interlace", value)) or False,
         quality=given("quality", lambda value: read_quality(NAME, "quality", value)),
-        background=given("background", read_background),
+        background=background,
         size_limit=given("size-limit", read_size_limit),
-        ignore_error=options.ignore_error,
+        ignore_error=given("ignore-error", lambda value: read_flag(NAME, "ignore-error", value)) or False,
     )
 
 

@@ -90,8 +90,10 @@ class ImageView2:
 
 
 def parse(args: list[str]) -> ImageView2:
-    options = read_options(NAME, args, positional=1, keys=("w", "h", "format", "interlace", "q", "gravity"))
+    options = read_options(NAME, args, positional=1, keys=("w", "h", "format", "interlace", "q", "gravity", "colors"))
     values = options.values
+    if "colors" in values:  # Qiniu documents it; the palette is the encoder's, which this proxy does not let URLs set
+        raise BadRequest(f"{NAME}: colors is not supported")
     mode = read_int(NAME, "mode", options.positional[0], 0, 5)
     gravity = None
     if "gravity" in values:

@@ -13,7 +13,7 @@ from typing import Any
 from PIL import Image
 
 from imgproxy.deadline import Deadline
-from imgproxy.imaging.encode import CONTENT_TYPES, encode
+from imgproxy.imaging.encode import CONTENT_TYPES, LOSSY, encode, within
 from imgproxy.imaging.frames import ANIMATED, Animation
 from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.options import Quality
@@ -59,6 +59,14 @@ class Raster:
 
     def encoded(self) -> Encoded:
         data = encode(self.image, self.format, self.quality, self.progressive, self.animation)
+        return Encoded(data, CONTENT_TYPES[self.format])
+
+    def encoded_within(self, limit: int) -> Encoded:
+        """Written at the highest quality up to its own that makes at most `limit` bytes (see
+        `encode.within`); a format without a quality as it is."""
+        if self.format not in LOSSY:
+            return self.encoded()
+        data = within(limit, self.quality, lambda quality: replace(self, quality=quality).encoded().data)
         return Encoded(data, CONTENT_TYPES[self.format])
 
 
