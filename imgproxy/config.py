@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
+from PIL import features
+
 ENV_PREFIX = "IMGPROXY_"
 # prometheus-client's multiprocess mode is on when this names a folder: `imgproxy serve` sets it
 # for several workers, and /metrics then adds up the counts of all of them.
@@ -51,6 +53,16 @@ class Settings:
     )
     max_age: int = _setting(30 * 86400, "Cache-Control max-age of processed results, in seconds.", minimum=0)
     quality: int = _setting(75, "JPEG and WebP quality when the URL names none (Qiniu's default, 75).", minimum=1)
+    auto_webp: bool = _setting(
+        False,
+        "Answer WebP to a request whose Accept lists image/webp, when its pipeline names no format; such answers say"
+        " Vary: Accept.",
+    )
+    auto_avif: bool = _setting(
+        False,
+        "Answer AVIF to a request whose Accept lists image/avif (preferred to WebP on a tie), when its pipeline names no"
+        " format; such answers say Vary: Accept.",
+    )
     max_source_bytes: int = _setting(20 * 2**20, "Largest original the proxy will process, in bytes (413 beyond).", minimum=1)
     max_source_pixels: int = _setting(
         50_000_000, "Largest original in pixels, read from the header before decoding (413 beyond).", minimum=1
@@ -164,6 +176,13 @@ class Settings:
         parse_origin_hosts(self.origin_by_host)
         if self.private_downloads and not self.api_keys:
             raise ConfigError(f"{env_name('private_downloads')}: needs keys to check tokens with; set {env_name('api_keys')}")
+        for format in self.auto_formats:
+            check_writable(format)
+
+    @property
+    def auto_formats(self) -> tuple[str, ...]:
+        """The formats an Accept header may choose (Pillow's names), the more compact first."""
+        return tuple(format for format, on in (("AVIF", self.auto_avif), ("WEBP", self.auto_webp)) if on)
 
     @cached_property
     def key_pairs(self) -> dict[str, str]:
@@ -248,6 +267,14 @@ def parse_value(name: str, type_name: str, raw: str, minimum: float | None, choi
     if not raw:
         raise ConfigError(f"{where}: must not be empty")
     return raw
+
+
+def check_writable(format: str) -> None:
+    """Refuse to start with IMGPROXY_AUTO_<format> on when this Pillow has no codec for it: every
+    request that chose it would otherwise fail."""
+    if not features.check(format.lower()):
+        where = env_name("auto_" + format.lower())
+        raise ConfigError(f"{where}: this Pillow was built without the {format} codec ({format.lower()})")
 
 
 def parse_origin_hosts(text: str) -> dict[str, str]:

@@ -36,7 +36,7 @@ class Service:
         self.origins = Origins(settings)
         self.pool = WorkerPool(settings.thread_count, settings.queue_limit)
         self.faces = FaceFinder(settings.cache_bytes // BYTES_PER_DETECTION // 16)
-        self.results: LRUCache[tuple[str, str, str, str], Result] | None = (
+        self.results: LRUCache[tuple[str, str, str, str, str | None], Result] | None = (
             LRUCache(settings.cache_bytes, getsizeof=lambda r: r.size) if settings.cache_bytes else None
         )
         self.fetches: SingleFlight[Original] = SingleFlight()
@@ -53,37 +53,43 @@ class Service:
         await self.origins.aclose()
         self.pool.shutdown()
 
-    def cached(self, source: Source, key: str, identity: str, pipeline: Pipeline) -> Result | None:
-        """The cached result, counted as a hit; a miss is counted once, where the result is computed."""
-        entry = (source.name, key, identity, pipeline.canonical())
+    def cached(self, source: Source, key: str, identity: str, pipeline: Pipeline, auto_format: str | None) -> Result | None:
+        """The cached result, counted as a hit; a miss is counted once, where the result is computed.
+        `auto_format` is the format the client's Accept chose (None: the pipeline's own)."""
+        entry = (source.name, key, identity, pipeline.canonical(), auto_format)
         result = self.results.get(entry) if self.results is not None else None
         if result is not None:
             CACHE_LOOKUPS.labels("result", "hit").inc()
         return result
 
-    async def process(self, source: Source, key: str, pipeline: Pipeline, looked_up: str | None = None) -> Processed:
-        """`pipeline` on the current `key`: fetched and computed once however many ask at the same
-        time, while requests for other pipelines of the same key share the download. The result
-        cache is not asked again under `looked_up`, the identity the caller has just looked up.
+    async def process(
+        self, source: Source, key: str, pipeline: Pipeline, looked_up: str | None = None, auto_format: str | None = None
+    ) -> Processed:
+        """`pipeline` on the current `key`, its image written as `auto_format` when that is not None:
+        fetched and computed once however many ask at the same time, while requests for other
+        pipelines (or formats) of the same key share the download. The result cache is not asked
+        again under `looked_up`, the identity the caller has just looked up.
         """
-        flight = (source.name, key, pipeline.canonical())
+        flight = (source.name, key, pipeline.canonical(), auto_format)
         if not self.requests.running(flight):
             self.pool.admit()  # shed before the download; a request joining one in flight costs nothing
-        return await self.requests.do(flight, lambda: self._process(source, key, pipeline, looked_up))
+        return await self.requests.do(flight, lambda: self._process(source, key, pipeline, looked_up, auto_format))
 
-    async def _process(self, source: Source, key: str, pipeline: Pipeline, looked_up: str | None) -> Processed:
+    async def _process(
+        self, source: Source, key: str, pipeline: Pipeline, looked_up: str | None, auto_format: str | None
+    ) -> Processed:
         original = await self.fetches.do((source.name, key), lambda: fetch(source, key))
         encoded = Encoded(original.data, original.info.content_type)
         # The origin's ETag, or the content hash, which the detection cache reuses (hashed once, in
         # a thread: 20 MiB take the event loop 40 ms).
         identity = original.info.etag or f'"{await asyncio.to_thread(lambda: encoded.digest)}"'
-        result = None if identity == looked_up else self.cached(source, key, identity, pipeline)
+        result = None if identity == looked_up else self.cached(source, key, identity, pipeline, auto_format)
         if result is not None:
             return Processed(result, identity, original.info.last_modified, "hit")
         CACHE_LOOKUPS.labels("result", "miss").inc()
-        result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces))
+        result = await self.pool.run(run, pipeline, encoded, Context(self.settings, self.faces, auto_format))
         if self.results is not None and result.size <= self.settings.cache_bytes:
-            self.results[(source.name, key, identity, pipeline.canonical())] = result
+            self.results[(source.name, key, identity, pipeline.canonical(), auto_format)] = result
         return Processed(result, identity, original.info.last_modified, "miss")
 
 

@@ -67,6 +67,12 @@ def private_front(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     yield from nginx_in_front(samples_dir, tmp_path_factory.mktemp("private"), private_downloads="1", api_keys=f"{AK}:{SK}")
 
 
+@pytest.fixture(scope="module")
+def modern_front(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Proxy]]]:
+    """IMGPROXY_AUTO_WEBP=1 behind nginx: one URL, a WebP or a JPEG by the request's Accept."""
+    yield from nginx_in_front(samples_dir, tmp_path_factory.mktemp("modern"), auto_webp="1")
+
+
 def served_by(upstreams: list[Proxy], path: str) -> list[int]:
     return [i for i, proxy in enumerate(upstreams) if f'"GET {path}"' in proxy.log.read_text()]
 
@@ -157,3 +163,38 @@ def test_an_answer_from_the_nginx_cache_carries_its_own_request_id(front):
     answers = [httpx.get(path, timeout=30, headers={"X-Request-Id": f"client-{n}"}) for n in range(2)]
     assert [a.headers["x-cache-status"] for a in answers] == ["MISS", "HIT"]
     assert [a.headers["x-request-id"] for a in answers] == ["client-0", "client-1"]
+
+
+# Chrome's and Firefox's Accept for an <img>: both list WebP, so they share nginx's entry.
+CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+FIREFOX = "image/avif,image/webp,*/*"
+
+
+def test_nginx_keeps_one_answer_per_format_the_accept_chooses(modern_front):
+    url, upstreams = modern_front
+    path = "/grace_hopper.jpg?imageView2/2/w/240"
+    rounds = [
+        {accept: httpx.get(url + path, headers={"Accept": accept}, timeout=30) for accept in (CHROME, "*/*")} for _ in range(2)
+    ]
+    assert [answer.headers["x-cache-status"] for answer in rounds[0].values()] == ["MISS", "MISS"]
+    assert [answer.headers["x-cache-status"] for answer in rounds[1].values()] == ["HIT", "HIT"]
+    for answers in rounds:
+        assert answers[CHROME].headers["content-type"] == "image/webp" and answers["*/*"].headers["content-type"] == "image/jpeg"
+        assert answers[CHROME].content != answers["*/*"].content
+        assert all(answer.headers["vary"] == "Accept" for answer in answers.values())
+    assert rounds[1][CHROME].content == rounds[0][CHROME].content and rounds[1]["*/*"].content == rounds[0]["*/*"].content
+    # Another browser listing the same formats is served the same entry, though its header differs.
+    firefox = httpx.get(url + path, headers={"Accept": FIREFOX}, timeout=30)
+    assert firefox.headers["x-cache-status"] == "HIT" and firefox.content == rounds[0][CHROME].content
+    # A client that refuses WebP by weight never gets the cached WebP.
+    refusing = httpx.get(url + path, headers={"Accept": "image/webp;q=0,*/*"}, timeout=30)
+    assert refusing.headers["x-cache-status"] == "MISS" and refusing.headers["content-type"] == "image/jpeg"
+    assert sum(proxy.log.read_text().count(f'"GET {path}"') for proxy in upstreams) == 3
+
+
+def test_with_the_settings_off_every_accept_gets_the_same_answer(front):
+    url, _ = front
+    path = "/grace_hopper.jpg?imageView2/2/w/180"
+    answers = [httpx.get(url + path, headers={"Accept": accept}, timeout=30) for accept in (CHROME, "*/*")]
+    assert all(a.headers["content-type"] == "image/jpeg" and "vary" not in a.headers for a in answers)
+    assert answers[0].content == answers[1].content and answers[0].headers["etag"] == answers[1].headers["etag"]

@@ -62,13 +62,49 @@ def test_facecrop2_extensions_have_one_canonical_spelling():
         ("facecrop2/200x200/ignore-error/1/ignore-error/0", "facecrop2: ignore-error is given twice"),
         ("facecrop2/200x200/bogus/1", "facecrop2: unknown argument 'bogus'"),
         ("facecrop3/200x200", "unknown op 'facecrop3'"),
-        ("facecrop2/200x200|", "empty op in pipeline"),
+        ("facecrop2/200x200||", "empty op in pipeline"),
+        ("facecrop2/200x200||imageInfo", "empty op in pipeline"),
+        ("|imageInfo", "empty op in pipeline"),
+        ("imageView2/2/w/300//", "imageView2: unknown argument ''"),
     ],
 )
 def test_bad_ops_name_the_op_and_argument(text, message):
     with pytest.raises(BadRequest) as error:
         parse_pipeline(text, 30)
     assert error.value.message == message
+
+
+@pytest.mark.parametrize(
+    "sdk_text,plain",
+    [
+        # qiniu/php-sdk, Qiniu\Processing\ImageUrlBuilder::thumbnail($url, 1, 200, 200): every op ends
+        # with '/', and ignore-error/1 is its default.
+        ("imageView2/1/w/200/h/200/ignore-error/1/", "imageView2/1/w/200/h/200/ignore-error/1"),
+        # the same with $format, $interlace and $quality.
+        (
+            "imageView2/2/w/300/h/300/format/png/interlace/1/q/80/ignore-error/1/",
+            "imageView2/2/w/300/h/300/format/png/interlace/1/q/80/ignore-error/1",
+        ),
+        # thumbnail() on a URL that already has a query appends with '|': both ops end with '/'.
+        (
+            "imageView2/1/w/400/h/400/ignore-error/0/|imageView2/2/w/200/h/200/ignore-error/1/",
+            "imageView2/1/w/400/h/400|imageView2/2/w/200/h/200/ignore-error/1",
+        ),
+        # qiniu-js (src/image/index.ts) pipeline([{fop: 'imageView2', ...}, {fop: 'imageMogr2', ...}])
+        # without key and domain: every op is followed by '|', the last one too.
+        ("imageView2/2/w/300|imageMogr2/rotate/90|", "imageView2/2/w/300|imageMogr2/rotate/90"),
+        ("imageView2/2/w/300/h/200/q/80/format/webp|", "imageView2/2/w/300/h/200/format/webp/q/80"),
+    ],
+)
+def test_the_empty_segments_the_sdks_leave_are_accepted_and_not_canonical(sdk_text, plain):
+    """A URL the PHP or JS SDK built shares its cache entry and ETag with the plain spelling."""
+    assert parse_pipeline(sdk_text, 30) == parse_pipeline(plain, 30)
+    assert parse_pipeline(sdk_text, 30).canonical() == parse_pipeline(plain, 30).canonical()
+    assert pipeline_text(sdk_text.replace("|", "%7C")) == sdk_text
+
+
+def test_a_trailing_bar_does_not_count_as_an_op():
+    parse_pipeline("|".join(["facecrop2/10x10"] * 30) + "|", 30)
 
 
 def test_pipeline_length_limit():

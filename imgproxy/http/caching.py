@@ -1,9 +1,11 @@
 """When the proxy may answer from what the client or a cache already holds: the strong ETag of a
-result, conditional requests (RFC 9110 section 13), and the caching headers of download answers."""
+result, conditional requests (RFC 9110 section 13), the caching headers of download answers, and
+the format the client's Accept chooses (section 12.5.1), which varies them."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -23,10 +25,42 @@ class Version:
     last_modified: str | None  # HTTP date
 
 
-def result_version(identity: str, canonical_pipeline: str, last_modified: str | None) -> Version:
+# A weight as RFC 9110 spells it: 0 to 1 with at most three decimals.
+QVALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
+
+
+def negotiate(accept: str | None, offered: tuple[str, ...]) -> str | None:
+    """The format of `offered` (Pillow's names, the preferred first) that `accept` lists by its
+    media type with the highest weight above 0, the earlier on a tie; None when it lists none.
+
+    Wildcards choose nothing: curl sends `*/*` and browsers end with `image/*,*/*` whatever they
+    decode, so only a named type shows the client can read it (`image/webp;q=0` refuses it).
+    """
+    weights: dict[str, float] = {}
+    for item in (accept or "").split(","):
+        media, *parameters = item.split(";")
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                value = value.strip()
+                weight = float(value) if QVALUE.fullmatch(value) else 0.0  # a weight we cannot read accepts nothing
+        media = media.strip().lower()
+        weights[media] = max(weight, weights.get(media, 0.0))
+    best = max(offered, key=lambda format: weights.get(media_type(format), 0.0), default=None)
+    return best if best is not None and weights.get(media_type(best), 0.0) > 0 else None
+
+
+def media_type(format: str) -> str:
+    return f"image/{format.lower()}"
+
+
+def result_version(identity: str, canonical_pipeline: str, last_modified: str | None, auto_format: str | None = None) -> Version:
     """The version of one pipeline's result on one version of one original (`identity`: the
-    origin's ETag, or the hash of the original's bytes), carrying the original's Last-Modified."""
-    text = f"{identity}|{canonical_pipeline}|{PROCESSING_VERSION}"
+    origin's ETag, or the hash of the original's bytes), carrying the original's Last-Modified;
+    written as the `auto_format` the client's Accept chose, when it chose one."""
+    written_as = f"|as {auto_format}" if auto_format else ""  # the ETags of unnegotiated answers stay as they were
+    text = f"{identity}|{canonical_pipeline}{written_as}|{PROCESSING_VERSION}"
     return Version('"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"', last_modified)
 
 
@@ -69,12 +103,17 @@ def validators(version: Version) -> dict[str, str]:
     return headers
 
 
-def answer(result: Result, cache_control: dict[str, str], version: Version) -> Response:
-    if not result.cacheable:  # JSON documents describe one request's view
+# What answers of a pipeline whose format the client's Accept may choose carry, 304s included, so
+# that caches keep one answer per Accept rather than hand a WebP to a client that never asked.
+VARY = {"Vary": "Accept"}
+
+
+def answer(result: Result, cache_control: dict[str, str], version: Version, varies: bool = False) -> Response:
+    if not result.cacheable:  # JSON documents describe one request's view, whatever its Accept
         return Response(result.body, media_type=result.content_type, headers={**result.headers, "Cache-Control": "no-store"})
-    headers = {**result.headers, **cache_control, **validators(version)}
+    headers = {**result.headers, **cache_control, **validators(version), **(VARY if varies else {})}
     return Response(result.body, media_type=result.content_type, headers=headers)
 
 
-def not_modified(cache_control: dict[str, str], version: Version) -> Response:
-    return Response(status_code=304, headers={**cache_control, **validators(version)})
+def not_modified(cache_control: dict[str, str], version: Version, varies: bool = False) -> Response:
+    return Response(status_code=304, headers={**cache_control, **validators(version), **(VARY if varies else {})})

@@ -8,7 +8,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from imgproxy.http.caching import Version, answer, caching, is_not_modified, not_modified, result_version
+from imgproxy.http.caching import Version, answer, caching, is_not_modified, negotiate, not_modified, result_version
 from imgproxy.http.observe import trace
 from imgproxy.http.tokens import check_download_token
 from imgproxy.origin import LocalFile, Source
@@ -18,9 +18,10 @@ from imgproxy.service import Service, stat
 
 
 async def download(request: Request) -> Response:
-    """Each step once: the token, the key and the pipeline; the original's identity, when the
-    origin knows it without a download, then the client's copy (304) or the result cache; else
-    the original fetched and the pipeline run (or its result found under the fetched identity)."""
+    """Each step once: the token, the key and the pipeline, and the format the client's Accept
+    chooses when the pipeline names none; the original's identity, when the origin knows it
+    without a download, then the client's copy (304) or the result cache; else the original
+    fetched and the pipeline run (or its result found under the fetched identity)."""
     service: Service = request.app.state.service
     settings = service.settings
     raw_path = request.scope["raw_path"].split(b"?", 1)[0]
@@ -40,24 +41,26 @@ async def download(request: Request) -> Response:
     pipeline = parse_pipeline(text, settings.max_pipeline_ops)
     noted = trace(request.scope)
     noted.op = pipeline.label
+    varies = bool(settings.auto_formats) and not pipeline.names_format
+    auto_format = negotiate(request.headers.get("accept"), settings.auto_formats) if varies else None
     known = await stat(source, key)
     if known is not None and known.etag is not None:
-        version = result_version(known.etag, pipeline.canonical(), known.last_modified)
+        version = result_version(known.etag, pipeline.canonical(), known.last_modified, auto_format)
         if is_not_modified(request.headers, version):
             noted.cache = "revalidated"
-            return not_modified(cache_control, version)
-        result = service.cached(source, key, known.etag, pipeline)
+            return not_modified(cache_control, version, varies)
+        result = service.cached(source, key, known.etag, pipeline, auto_format)
         if result is not None:
             noted.cache, noted.faces = "hit", result.faces
-            return answer(result, cache_control, version)
+            return answer(result, cache_control, version, varies)
 
     looked_up = known.etag if known is not None else None
-    processed = await service.process(source, key, pipeline, looked_up)
+    processed = await service.process(source, key, pipeline, looked_up, auto_format)
     noted.cache, noted.faces = processed.cache, processed.result.faces
-    version = result_version(processed.identity, pipeline.canonical(), processed.last_modified)
+    version = result_version(processed.identity, pipeline.canonical(), processed.last_modified, auto_format)
     if processed.identity != looked_up and is_not_modified(request.headers, version):
-        return not_modified(cache_control, version)
-    return answer(processed.result, cache_control, version)
+        return not_modified(cache_control, version, varies)
+    return answer(processed.result, cache_control, version, varies)
 
 
 async def original(request: Request, source: Source, key: str, cache_control: dict[str, str], authorized: bool) -> Response:

@@ -24,6 +24,9 @@ class Context:
 
     settings: Settings
     faces: FaceFinder
+    # The format the client's Accept chose (IMGPROXY_AUTO_WEBP/AVIF), for a pipeline that names none:
+    # the image answer is written in it. None: the pipeline's own format.
+    auto_format: str | None = None
     deadline: Deadline = field(init=False)
     faces_found: int | None = field(init=False, default=None)  # by the last detection, for the access log
 

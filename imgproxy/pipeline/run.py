@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from imgproxy.errors import BadRequest, ProxyError
 from imgproxy.imaging.decode import read_header
 from imgproxy.imaging.frames import ANIMATED
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import Pipeline
-from imgproxy.pipeline.values import Document, Encoded, Estimate, State
+from imgproxy.pipeline.values import Document, Encoded, Estimate, Raster, State
 
 log = logging.getLogger("imgproxy.pipeline")
 
@@ -74,12 +74,22 @@ def check_work(pipeline: Pipeline, original: Encoded, ctx: Context) -> None:
         )
 
 
+def as_negotiated(raster: Raster, format: str | None) -> Raster:
+    """`raster` to be written as the `format` the client's Accept chose, at the quality it would have
+    had. Bytes passed on unchanged (an ignored error, `fallback/original`) and JSON never get here.
+    An animation keeps its own format unless `format` animates too: a still of its first frame
+    is a different picture, not a smaller file."""
+    if format is None or format == raster.format or (raster.animation is not None and format not in ANIMATED):
+        return raster
+    return replace(raster, format=format, progressive=False)
+
+
 def render(state: State, ctx: Context) -> Result:
     if isinstance(state, Encoded):
         return Result(state.data, state.content_type, faces=ctx.faces_found)
     if isinstance(state, Document):
         body = json.dumps(state.body, ensure_ascii=False, separators=(",", ":")).encode()
         return Result(body, "application/json", cacheable=False, faces=ctx.faces_found)
-    encoded = state.encoded()
+    encoded = as_negotiated(state, ctx.auto_format).encoded()
     headers = dict(state.notes) if ctx.settings.debug_headers else {}
     return Result(encoded.data, encoded.content_type, headers=headers, faces=ctx.faces_found)
