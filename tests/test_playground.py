@@ -43,7 +43,8 @@ MEASURE = """(rect) => {
     const sx = img.naturalWidth / shown.width, sy = img.naturalHeight / shown.height;
     return [(a.x - shown.left) * sx, (a.y - shown.top) * sy, (b.x - a.x) * sx, (b.y - a.y) * sy];
 }"""
-CROPS_SETTLED = "[...document.querySelectorAll('.crop-card')].every((card) => ['ready', 'error'].includes(card.dataset.state))"
+# A crop card that has not answered yet (its image or its error).
+UNSETTLED_CROP = ".crop-card:not([data-state=ready]):not([data-state=error])"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,6 +224,13 @@ def page(browser: Browser) -> Iterator[Page]:
     assert problems == []
 
 
+def wait_for_crops(page: Page) -> None:
+    """Every crop card answered. With locators, not wait_for_function: its polling evaluates a
+    string in the page, which the page's CSP (no 'unsafe-eval') refuses."""
+    expect(page.locator(".crop-card").first).to_be_visible()
+    expect(page.locator(UNSETTLED_CROP)).to_have_count(0)
+
+
 def wait_for_photo(page: Page, name: str) -> None:
     """The photo `name` shown, its faces detected and drawn."""
     expect(page.get_by_test_id("photo")).to_have_attribute("alt", name)
@@ -259,7 +267,7 @@ def test_faces_are_drawn_where_facedetect_says(page: Page, playground: Proxy, tm
     assert page.url.endswith("/playground?key=grace_hopper.jpg")  # the view is a link to share
 
     # Each crop's window is drawn where facedetect/crop, facecrop2's own answer, puts it.
-    page.wait_for_function(CROPS_SETTLED)
+    wait_for_crops(page)
     window = playground.get("/grace_hopper.jpg?facedetect/crop/200x200").json()["crop"]
     assert_within_a_pixel(measured(page, "[data-testid=crop-window][data-target=avatar]")[0], window["box"])
     avatar = page.locator(".crop-card[data-target=avatar]")
@@ -378,7 +386,7 @@ def test_on_a_phone(browser: Browser, playground: Proxy, tmp_path: Path):
     try:
         page.goto(playground.url + "/playground?key=large.jpg")
         wait_for_photo(page, "large.jpg")
-        page.wait_for_function(CROPS_SETTLED)
+        wait_for_crops(page)
         expect(page.get_by_test_id("pipeline-image")).to_be_visible()
         expected = playground.get("/large.jpg?facedetect").json()
         for drawn, face in zip(measured(page, "[data-testid=face-box]"), expected["faces"], strict=True):

@@ -140,18 +140,24 @@ class Observe:
                 fields = access_fields(scope, noted, status, sent, elapsed)
                 log.info(access_line(fields), extra={ACCESS_FIELDS: fields})  # no args: a % in it stays
 
+        bodiless = scope["method"] == "HEAD"
+
         async def observed_send(message: Message) -> None:
-            nonlocal status, sent
+            nonlocal status, sent, bodiless
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == b"x-request-id" for name, _ in headers):
                     headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
-            elif message["type"] == "http.response.body" and scope["method"] != "HEAD":
+                # uvicorn writes the headers now: for an answer without a body, that is all of it.
+                bodiless = bodiless or status in (204, 304)
+                if bodiless:
+                    record()
+            elif message["type"] == "http.response.body" and not bodiless:
                 sent += len(message.get("body", b""))
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                record()
+                if not message.get("more_body", False):
+                    record()
             await send(message)
 
         try:
