@@ -103,6 +103,16 @@ def gif_outgrowing_screen(screen: int = 10, frame: int = 16000) -> bytes:
     return data[:last] + b"," + struct.pack("<HHHH", 0, 0, frame, frame) + data[last + 9 :]
 
 
+def frame_bomb_gif(frames: int, side: int = 100) -> bytes:
+    """An animated GIF of `frames` frames of `side` px square, each its own image block (Pillow
+    would merge identical frames): 20000 frames of 100 px are 3.5 MB, 800 MB decoded as RGBA."""
+    out = io.BytesIO()
+    Image.new("P", (side, side), 0).save(out, "GIF", optimize=False)
+    data = out.getvalue()
+    block = data.index(b"," + struct.pack("<HH", 0, 0))
+    return data[:block] + data[block:-1] * frames + b";"
+
+
 def ico_around_png(side: int = 16000) -> bytes:
     """A Windows icon whose one entry is a 1-bit PNG of `side`x`side` blank pixels (32 kB for 16000):
     Pillow decodes an ICO's image while opening it, before a caller sees the size (256 MB)."""

@@ -1,11 +1,14 @@
-"""What the answers are written as: optimized JPEGs, size-limit's promise, the output formats."""
+"""What the answers are written as: optimized JPEGs, size-limit's promise, the output formats, and
+what a HEIC source (read, never written) becomes."""
 
 from __future__ import annotations
 
 import io
+import json
 
+import pillow_heif
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from imgproxy.config import Settings
 from imgproxy.faces.finder import FaceFinder
@@ -14,7 +17,7 @@ from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import Result, run
 from imgproxy.pipeline.values import Encoded
-from imgproxy.samples import background, sample_files
+from imgproxy.samples import background, grace_hopper, sample_files
 
 SAMPLES = sample_files()
 
@@ -119,3 +122,61 @@ def test_a_bmp_answer_is_flattened_on_white():
     Image.new("RGBA", (20, 10), (255, 0, 0, 0)).save(out, "PNG")
     image = opened(process(out.getvalue(), "imageMogr2/format/bmp").body)
     assert image.mode == "RGB" and image.getpixel((5, 5)) == (255, 255, 255)
+
+
+# --- HEIC sources --------------------------------------------------------------------------------
+
+
+def heic(image: Image.Image, orientation: int | None = None) -> bytes:
+    """`image` as a phone writes it; with `orientation`, turned by the container (pillow-heif moves
+    an EXIF orientation into the HEIF rotation and mirroring properties, as phones write them)."""
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    out = io.BytesIO()
+    pillow_heif.from_pillow(image).save(out, quality=80, exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def hopper_heic() -> bytes:
+    return heic(grace_hopper())
+
+
+def test_image_info_reads_a_heic_header(hopper_heic: bytes):
+    info = json.loads(process(hopper_heic, "imageInfo").body)
+    assert info == {"size": len(hopper_heic), "format": "heic", "width": 512, "height": 600, "colorModel": "ycbcr"}
+
+
+def test_a_heic_is_answered_as_a_jpeg_browsers_can_show(hopper_heic: bytes):
+    for op in ("imageView2/2/w/100", "imageMogr2/thumbnail/100x"):
+        result = process(hopper_heic, op)
+        assert result.content_type == "image/jpeg", op
+        assert (opened(result.body).format, opened(result.body).size) == ("JPEG", (100, 117)), op
+    assert process(hopper_heic, "imageView2/2/w/100/format/webp").content_type == "image/webp"
+
+
+# How a camera stores a photo that its orientation turns upright (Pillow's ROTATE_90 turns anticlockwise).
+STORED_TURNED = {None: None, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED_TURNED, key=str))
+def test_facecrop2_finds_the_face_in_a_heic_upright(orientation: int | None):
+    turn = STORED_TURNED[orientation]
+    data = heic(grace_hopper() if turn is None else grace_hopper().transpose(turn), orientation)
+    settings = Settings(debug_headers=True)
+    result = run(parse_pipeline("facecrop2/200x200", 30), Encoded(data, "image/heic"), Context(settings, FaceFinder(0)))
+    assert result.content_type == "image/jpeg" and result.headers["X-Crop-Reason"] == "faces"
+    assert opened(result.body).size == (200, 200)
+    # the pixels are upright whatever the container turned: the same crop as the upright photo's
+    if orientation:
+        upright = process(heic(grace_hopper()), "imageView2/2/w/100").body
+        turned = process(data, "imageView2/2/w/100").body
+        assert opened(turned).size == (100, 117)
+        assert mean_difference(opened(turned), opened(upright)) < 8
+        stored = Image.open(io.BytesIO(data))
+        assert ImageOps.exif_transpose(stored).size == stored.size == (512, 600)
+
+
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    return float(ImageStat.Stat(ImageChops.difference(a.convert("L"), b.convert("L"))).mean[0])

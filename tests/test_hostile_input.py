@@ -8,25 +8,29 @@ import asyncio
 import base64
 import io
 import os
+import struct
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pillow_heif
 import pytest
 from conftest import Proxy, error_of, start_proxy, stop
-from images import endless_eps, gif_outgrowing_screen, ico_around_png, jpeg_with_broken_metadata, scan_bomb_jpeg
+from images import endless_eps, frame_bomb_gif, gif_outgrowing_screen, ico_around_png, jpeg_with_broken_metadata, scan_bomb_jpeg
+from PIL import ImageFile
 from starlette.requests import Request
 
 from imgproxy.api import qiniu, tencent
 from imgproxy.api.native import check_credentials
 from imgproxy.config import Settings
 from imgproxy.deadline import Deadline
-from imgproxy.errors import ProcessingTimeout, Unauthorized
+from imgproxy.errors import ProcessingTimeout, TooLarge, Unauthorized, Unsupported
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.http.errors import internal_error
 from imgproxy.http.tokens import check_download_token
+from imgproxy.imaging.frames import MAX_FRAMES
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import run
@@ -41,6 +45,8 @@ BOMBS = {
     "loop.eps": (endless_eps(), 415, "a format this proxy cannot read"),
 }
 OPS = ("imageView2/2/w/100", "facecrop2/50x50", "imageInfo", "facedetect")
+# 20000 frames of 100 px: 3.5 MB, 800 MB if every frame were decoded as RGBA.
+FRAME_BOMB = frame_bomb_gif(20000)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +57,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Iter
         (folder / name).write_bytes(data)
     for photo in ("grace_hopper.jpg", "large.jpg"):
         (folder / photo).write_bytes((samples_dir / photo).read_bytes())
+    (folder / "many-frames.gif").write_bytes(FRAME_BOMB)
     (folder / "broken-metadata.jpg").write_bytes(jpeg_with_broken_metadata(grace_hopper()))
     (folder / "loop").symlink_to(folder / "loop")
     running = start_proxy(str(folder), tmp_path_factory.mktemp("logs"), api_open="1", threads="2")
@@ -97,6 +104,71 @@ def test_a_bomb_uploaded_to_the_detect_api_is_refused(hostile: Proxy, name: str)
     data, status, message = BOMBS[name]
     response = httpx.post(hostile.url + "/v1/face/detect", files={"image": (name, data)}, timeout=60)
     assert message in error_of(response, status)
+
+
+def test_a_frame_bomb_is_answered_as_it_came_and_costs_nothing(hostile: Proxy):
+    """As Qiniu: an image op on an animation over the frame limit answers the original, whose
+    frames are counted from the container and never decoded (the first request in the module
+    keeps the server's memory in check, the bombs in flight with it)."""
+    before = peak_bytes(hostile.process.pid)
+    for op in ("imageView2/2/w/50", "imageMogr2/thumbnail/50x/rotate/90", "imageMogr2/blur/3x2|imageView2/2/w/50/format/png"):
+        response = hostile.get(f"/many-frames.gif?{op}")
+        assert (response.status_code, response.headers["content-type"]) == (200, "image/gif"), op
+        assert response.content == FRAME_BOMB, op
+    assert hostile.get("/many-frames.gif?imageInfo").json()["frameNumber"] == 20000
+    # facecrop2 and facedetect decode the first frame only; a frame of one colour has no face
+    assert "no face" in error_of(hostile.get("/many-frames.gif?facecrop2/50x50"), 422)
+    assert hostile.get("/many-frames.gif?facedetect").json()["faces"] == []
+    # faceblur must not answer the faces it was asked to hide
+    assert "20000 frames, over the limit of 300" in error_of(hostile.get("/many-frames.gif?faceblur/5"), 400)
+    assert peak_bytes(hostile.process.pid) - before < 100 * 2**20
+
+
+def test_no_frame_of_an_animation_over_the_frame_limit_is_decoded(monkeypatch: pytest.MonkeyPatch):
+    loads: list[int] = []
+    load = ImageFile.ImageFile.load
+
+    def counted(image: ImageFile.ImageFile) -> object:
+        loads.append(image.tell())
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
+    pipeline = parse_pipeline("imageMogr2/thumbnail/4x/rotate/90|imageView2/2/w/2", 30)
+    over = frame_bomb_gif(MAX_FRAMES + 1, 8)
+    result = run(pipeline, Encoded(over, "image/gif"), Context(Settings(), FaceFinder(0)))
+    assert (result.body, result.content_type, loads) == (over, "image/gif", [])
+    at_limit = frame_bomb_gif(MAX_FRAMES, 8)
+    assert run(pipeline, Encoded(at_limit, "image/gif"), Context(Settings(), FaceFinder(0))).body != at_limit
+    assert len(loads) >= MAX_FRAMES  # what the count above would have caught
+
+
+def heic_declaring(width: int, height: int) -> bytes:
+    """Grace Hopper as a HEIC whose image spatial extents property (the size its header gives)
+    says `width`x`height`, whatever the HEVC stream inside holds."""
+    out = io.BytesIO()
+    pillow_heif.from_pillow(grace_hopper()).save(out, quality=50)
+    data = out.getvalue()
+    extents = data.index(b"ispe") + 8  # after the box type and its version and flags
+    return data[:extents] + struct.pack(">II", width, height) + data[extents + 8 :]
+
+
+def test_a_heic_bomb_is_refused_from_its_header(monkeypatch: pytest.MonkeyPatch):
+    bomb = Encoded(heic_declaring(30000, 30000), "image/heic")
+
+    def decoding(image: ImageFile.ImageFile) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoding)
+    for op in ("imageView2/2/w/100", "facecrop2/50x50", "imageInfo"):
+        with pytest.raises(TooLarge, match=r"image is 30000x30000 \(900.0 MP\), over the limit of 50 MP"):
+            run(parse_pipeline(op, 30), bomb, Context(Settings(), FaceFinder(0)))
+
+
+def test_a_heic_whose_pixels_outgrow_its_header_is_refused_by_libheif():
+    """The header's size is the one checked; libheif refuses to decode more pixels than it gives."""
+    small = Encoded(heic_declaring(10, 10), "image/heic")
+    with pytest.raises(Unsupported, match="Security limit exceeded"):
+        run(parse_pipeline("imageView2/2/w/5", 30), small, Context(Settings(), FaceFinder(0)))
 
 
 def test_broken_icc_and_exif_blocks_do_not_break_the_ops(hostile: Proxy):

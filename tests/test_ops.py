@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -342,9 +343,15 @@ def test_animations_convert_to_animated_webp_and_to_a_still_jpeg(files):
     assert (jpeg.format, jpeg.size, getattr(jpeg, "n_frames", 1)) == ("JPEG", (50, 50), 1)
 
 
-def test_too_many_frames_is_a_400():
-    with pytest.raises(BadRequest, match=r"imageMogr2: the image has 301 frames, over the limit of 300"):
-        process(animation(301, (4, 4)), "imageMogr2/thumbnail/2x")
+def test_too_many_frames_answers_the_original_as_qiniu_does():
+    data = animation(301, (4, 4))
+    for query in ("imageMogr2/thumbnail/2x", "imageView2/2/w/2/format/png", "imageMogr2/thumbnail/2x|imageView2/2/w/1"):
+        assert process(data, query).body == data, query
+    # the JSON ops after it describe the original
+    assert json.loads(process(data, "imageMogr2/thumbnail/2x|imageInfo").body)["frameNumber"] == 301
+    # the privacy ops may not show the faces they were asked to hide
+    with pytest.raises(BadRequest, match=r"faceblur: the image has 301 frames, over the limit of 300"):
+        process(data, "faceblur/5")
 
 
 def test_animation_output_pixels_count_every_frame():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
+import pillow_heif
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from images import endless_eps, gif_outgrowing_screen, ico_around_png, jpeg_with_broken_metadata, scan_bomb_jpeg
+from images import endless_eps, frame_bomb_gif, gif_outgrowing_screen, ico_around_png, jpeg_with_broken_metadata, scan_bomb_jpeg
 
 from imgproxy.config import Settings
 from imgproxy.errors import ProxyError
@@ -125,6 +126,12 @@ def animated_gif() -> bytes:
     return out.getvalue()
 
 
+def heic_with_alpha() -> bytes:
+    out = io.BytesIO()
+    pillow_heif.from_pillow(grace_hopper().resize((96, 112)).convert("RGBA")).save(out, quality=50)
+    return out.getvalue()
+
+
 ORIGINALS = {
     "jpeg": Encoded(jpeg_bytes(grace_hopper().resize((128, 150)), orientation=6), "image/jpeg"),
     "png": Encoded(png_with_alpha(), "image/png"),
@@ -132,6 +139,8 @@ ORIGINALS = {
     "html": Encoded(b"<html>not an image</html>", "image/jpeg"),
     "scan-bomb": Encoded(scan_bomb_jpeg(1024, 200), "image/jpeg"),
     "gif-frame-bomb": Encoded(gif_outgrowing_screen(), "image/gif"),
+    "heic": Encoded(heic_with_alpha(), "image/heic"),
+    "gif-over-frame-limit": Encoded(frame_bomb_gif(301, 16), "image/gif"),
     "ico": Encoded(ico_around_png(), "image/x-icon"),
     "eps": Encoded(endless_eps(), "application/postscript"),
     "broken-metadata": Encoded(jpeg_with_broken_metadata(grace_hopper().resize((96, 112))), "image/jpeg"),

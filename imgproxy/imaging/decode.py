@@ -6,6 +6,7 @@ import io
 import math
 from dataclasses import dataclass
 
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imgproxy.errors import TooLarge, Unsupported
@@ -15,10 +16,18 @@ from imgproxy.imaging.containers import MAX_JPEG_SCANS, gif_layout, jpeg_scan_co
 # Pillow's process-wide bomb guard would otherwise refuse sizes the operator allowed.
 Image.MAX_IMAGE_PIXELS = None
 
+# HEIC, what phones write: pillow-heif's plugin opens it lazily (the size from the container's
+# boxes, nothing decoded until `load`) and hands back pixels upright, libheif having applied the
+# container's rotation and mirroring (the EXIF orientation it leaves is 1). Its embedded thumbnails,
+# depth and auxiliary images are not parsed: nothing here uses them. One decoding thread, as for
+# AVIF in encode.py: the proxy's own pool already keeps every core busy. libheif's own security
+# limits stay on. The plugin registers a writer too, which nothing calls: encode.py knows no HEIF.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False, decode_threads=1)
+
 # The formats this proxy reads, each recognised by the file's own bytes whatever its name or
 # Content-Type. Never EPS, PS or PDF (Pillow runs Ghostscript for them), nor ICO, ICNS, DCX and
 # the like, whose containers Pillow decodes while opening, before any limit can be checked.
-FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF")
 EXIF_ORIENTATION = 0x0112
 SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that turn the stored image by 90 degrees
 

@@ -13,7 +13,8 @@ from imgproxy.imaging.decode import open_checked
 
 # Formats whose animations this proxy reads and writes; a JPEG answer keeps the first frame.
 ANIMATED = frozenset({"GIF", "WEBP", "PNG"})
-# Most frames an op works on (400 beyond): every frame is decoded and processed.
+# Most frames an image op works on, every one decoded and processed; beyond it the op answers the
+# original unchanged (as Qiniu), faceblur and facemosaic a 400.
 MAX_FRAMES = 300
 DEFAULT_DURATION = 100  # ms, what browsers assume for a frame that states none
 

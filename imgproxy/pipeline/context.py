@@ -34,6 +34,12 @@ class Context:
         self.deadline = Deadline(self.settings.process_timeout)
 
 
+class OverFrameLimit(BadRequest):
+    """An animation with more frames than the image ops work on (`MAX_FRAMES`), known from its
+    container before any frame is decoded. As Qiniu does, `run` answers it by passing the original
+    on unchanged; an op that must not show the original (faceblur) refuses it as a 400 instead."""
+
+
 def image_size(state: State, ctx: Context, op: str) -> Size:
     """The oriented size of the image in `state`, read from the header when not yet decoded."""
     if isinstance(state, Raster):
@@ -77,11 +83,12 @@ def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> 
         return state
     if isinstance(state, Encoded):
         header = read_header(state.data, ctx.settings.max_source_pixels)
-        format = "JPEG" if header.format == "MPO" else header.format  # MPO: a camera JPEG with a second picture
+        # MPO: a camera JPEG with a second picture; HEIC: a phone's photo, which browsers cannot show.
+        format = "JPEG" if header.format in ("MPO", "HEIF") else header.format
         format = format if format in CONTENT_TYPES else "PNG"  # BMP, TIFF...: written losslessly
         if header.frames > 1 and header.format in ANIMATED:
             if header.frames > MAX_FRAMES:
-                raise BadRequest(f"{op}: the image has {header.frames} frames, over the limit of {MAX_FRAMES}")
+                raise OverFrameLimit(f"{op}: the image has {header.frames} frames, over the limit of {MAX_FRAMES}")
             animation = read_animation(state.data, ctx.settings.max_source_pixels, ctx.deadline.check)
             return Raster(animation.frames[0], format, ctx.settings.quality, animation=animation)
         image = resizable(decode(state.data, ctx.settings.max_source_pixels, min_scale).image)

@@ -15,12 +15,13 @@ from dataclasses import dataclass, replace
 
 from PIL import Image
 
+from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import CONFIDENT, MIN_SEARCHED_FACE, DetectOptions, plan_passes, top_score
 from imgproxy.imaging.cover import Change, Ellipse, blurred, cover, head_ellipse
 from imgproxy.imaging.decode import Decoded
 from imgproxy.imaging.resize import Size, check_output
-from imgproxy.pipeline.context import Context, find_faces, image_size, load_raster
+from imgproxy.pipeline.context import Context, OverFrameLimit, find_faces, image_size, load_raster
 from imgproxy.pipeline.options import Quality, read_int, read_number, read_options
 from imgproxy.pipeline.values import Estimate, Raster, State, area, output
 
@@ -96,7 +97,10 @@ def cover_faces(state: State, ctx: Context, op: str, pad: float, changer: Change
     written as it came; with no face the pixels are unchanged."""
     settings = ctx.settings
     full = image_size(state, ctx, op)
-    raster = load_raster(state, ctx, op)
+    try:
+        raster = load_raster(state, ctx, op)
+    except OverFrameLimit as exc:  # the original passed on would show the faces this op hides
+        raise BadRequest(exc.message) from None
     check_output(op, "the image's own size", full, raster.frame_count, settings.max_output_side, settings.max_output_pixels)
     notes: dict[str, str] = {}
     if raster.animation is None:

@@ -14,7 +14,17 @@ from imgproxy.pipeline.options import read_options
 from imgproxy.pipeline.values import Document, Encoded, Estimate, Raster, State
 
 NAME = "imageInfo"
-FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp", "TIFF": "tiff"}
+# A HEIF is named for the HEVC coding inside it: the only one this proxy decodes, and what phones write.
+FORMATS = {
+    "JPEG": "jpeg",
+    "MPO": "jpeg",
+    "PNG": "png",
+    "GIF": "gif",
+    "WEBP": "webp",
+    "BMP": "bmp",
+    "TIFF": "tiff",
+    "HEIF": "heic",
+}
 # Qiniu names colour models as Go's image/color does: a JPEG is "ycbcr", a truecolour PNG "rgba"
 # (its alpha-less pixels are stored as RGBA), one with alpha "nrgba" (non-premultiplied).
 MODELS = {
@@ -63,7 +73,7 @@ def color_model(image: Image.Image) -> str:
     """The colour model of an opened (not decoded) image, in Qiniu's words."""
     if image.format in ("JPEG", "MPO"):
         return {"L": "gray", "CMYK": "cmyk"}.get(image.mode, "ycbcr")
-    if image.format == "WEBP":  # lossy WebP is YCbCr, with an alpha plane beside it when it has one
+    if image.format in ("WEBP", "HEIF"):  # lossy WebP and HEIC are YCbCr, with an alpha plane beside it when they have one
         return "nycbcra" if image.mode == "RGBA" else "ycbcr"
     if image.mode in ("P", "PA") and image.palette is not None:
         return f"palette{len(image.palette.palette) // len(image.palette.mode)}"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, replace
 
 from imgproxy.errors import BadRequest, ProxyError
 from imgproxy.imaging.decode import read_header
-from imgproxy.imaging.frames import ANIMATED
-from imgproxy.pipeline.context import Context
+from imgproxy.imaging.frames import ANIMATED, MAX_FRAMES
+from imgproxy.pipeline.context import Context, OverFrameLimit
 from imgproxy.pipeline.parse import Pipeline
 from imgproxy.pipeline.values import Document, Encoded, Estimate, Raster, State
 
@@ -30,13 +30,17 @@ class Result:
 
 
 def run(pipeline: Pipeline, original: Encoded, ctx: Context) -> Result:
-    """Apply the ops left to right; with ignore-error an op that fails passes its input on."""
+    """Apply the ops left to right; with ignore-error an op that fails passes its input on, and so
+    does an image op on an animation over the frame limit, ignore-error or not (Qiniu answers
+    such a GIF as it came): its input is then the original's bytes, none of its frames decoded."""
     check_work(pipeline, original, ctx)
     state: State = original
     for op in pipeline.ops:
         ctx.deadline.check()
         try:
             state = op.apply(state, ctx)
+        except OverFrameLimit as exc:
+            log.debug("passed the original on through %s: %s", op.canonical(), exc.message)
         except ProxyError as exc:
             if not op.ignore_error:
                 raise
@@ -56,7 +60,10 @@ def check_work(pipeline: Pipeline, original: Encoded, ctx: Context) -> None:
         header = read_header(original.data, settings.max_source_pixels)
     except ProxyError:
         return  # the first op answers (or ignores) what is wrong with the original
-    estimate = Estimate(header.size, header.frames if header.format in ANIMATED else 1, 0)
+    frames = header.frames if header.format in ANIMATED else 1
+    # Over the frame limit no op decodes every frame: the image ops pass the original on, the face
+    # ops read the first frame alone.
+    estimate = Estimate(header.size, frames if frames <= MAX_FRAMES else 1, 0)
     for op in pipeline.ops:
         after = op.estimate(estimate)
         if after.size is not None and (
