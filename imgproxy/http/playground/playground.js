@@ -27,6 +27,9 @@ const EXAMPLES = [
   "facecrop2/400x400|imageView2/2/w/200/format/webp",
   "imageMogr2/thumbnail/!50p/rotate/90",
   "imageMogr2/blur/20x8",
+  "imageView2/1/w/320/h/180/gravity/face",
+  "faceblur/20",
+  "facemosaic/12|imageView2/2/w/300",
   "imageView2/2/w/100|imageInfo",
   "imageAve",
 ];
