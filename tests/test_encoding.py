@@ -180,3 +180,21 @@ def test_facecrop2_finds_the_face_in_a_heic_upright(orientation: int | None):
 
 def mean_difference(a: Image.Image, b: Image.Image) -> float:
     return float(ImageStat.Stat(ImageChops.difference(a.convert("L"), b.convert("L"))).mean[0])
+
+
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b"<rdf:Description>xmp-of-the-source</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+@pytest.mark.parametrize("source", ["JPEG", "GIF"])
+@pytest.mark.parametrize("written", ["jpg", "png", "webp", "gif", "bmp", "tiff", "avif"])
+def test_no_answer_carries_the_sources_comment_or_xmp(source: str, written: str):
+    """Pillow copies a JPEG's or GIF's comment into what it writes: a camera's or a person's name."""
+    original = io.BytesIO()
+    extra = {"xmp": XMP} if source == "JPEG" else {}
+    Image.new("RGB", (300, 200), (120, 80, 40)).save(original, source, comment=b"comment-of-the-source", **extra)
+    assert b"comment-of-the-source" in original.getvalue()
+    answer = process(original.getvalue(), f"imageView2/2/w/100/format/{written}").body
+    assert b"comment-of-the-source" not in answer and b"xmp-of-the-source" not in answer

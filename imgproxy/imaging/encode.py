@@ -47,7 +47,8 @@ ANNEX_K_LUMINANCE_SUM = 3688
 
 def encode(image: Image.Image, format: str, quality: int, progressive: bool = False, animation: Animation | None = None) -> bytes:
     """`image`, or every frame of `animation`, written as `format`: without EXIF (the pixels are
-    already oriented), keeping the colour profile. `quality` counts for JPEG, WebP and AVIF,
+    already oriented) or the source's comment (Pillow would copy a JPEG's or GIF's, which may name
+    a camera or a person), keeping the colour profile. `quality` counts for JPEG, WebP and AVIF,
     `progressive` for JPEG; a JPEG, BMP, TIFF or AVIF of an animation is its first frame.
     """
     icc = image.info.get("icc_profile")
@@ -58,7 +59,7 @@ def encode(image: Image.Image, format: str, quality: int, progressive: bool = Fa
         # Optimized Huffman tables: libjpeg's defaults fit no image in particular and cost 4-9% more
         # bytes at q75, up to 40% at the low qualities size-limit goes down to. The price is a second
         # pass over the coefficients, about 4 ms more per megapixel (README, Benchmarks).
-        options = {"quality": quality, "progressive": progressive, "optimize": True, "icc_profile": icc}
+        options = {"quality": quality, "progressive": progressive, "optimize": True, "icc_profile": icc, "comment": b""}
     elif format == "WEBP":
         frames = [
             frame if frame.mode in ("RGB", "RGBA") else frame.convert("RGBA" if "A" in frame.getbands() else "RGB")
@@ -71,7 +72,7 @@ def encode(image: Image.Image, format: str, quality: int, progressive: bool = Fa
     elif format == "PNG":
         options = {"icc_profile": icc}
     elif format == "GIF":
-        options = {}
+        options = {"comment": b""}
     elif format == "BMP":
         # Flattened like a JPEG: Pillow's 32-bit BMP marks no alpha channel, so readers show the
         # transparent pixels' colours. No colour profile: Pillow writes no V5 header to hold one.
