@@ -10,12 +10,20 @@ Runs three detectors over every image and scores each with ../shared/eval/score_
 - "core": the detection core as the proxy runs it (shrink-on-load decode, plan of passes, merge).
 Each row gives AP, recall at 30 false positives and the median time per image, JPEG decode
 included. Predictions are written in the scorer's format; the scorer's JSON is printed too.
+
+Then, for the core, what an op answers at a fixed threshold (issue 13): the facedetect op's default
+(`DetectOptions().min_score`, what `GET ?facedetect` answers) and facecrop2's (`framing.MIN_SCORE`).
+Filtering the floor's detections by score is what the op does: without `min_face_ratio` its passes
+do not depend on the faces found, and it thresholds after merging. Two tables: recall by labelled
+face width (faces under 20 px included, which the scorer ignores), and overall recall and
+precision as the scorer counts them (IoU >= 0.4; detections of faces under 20 px count neither way).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import json
 import math
 import statistics
@@ -27,17 +35,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import SCORE_FLOOR, DetectOptions, Face, Pass, detection_scale, run_pass
 from imgproxy.faces.finder import find_in
 from imgproxy.imaging.decode import as_rgb, decode, read_header
+from imgproxy.pipeline.framing import MIN_SCORE as CROP_MIN_SCORE
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 MAX_PIXELS = 10**9
 # AP ranks every detection by score, so the core reports all it finds down to its floor.
 OPTIONS = DetectOptions(min_score=SCORE_FLOOR)
+# The operating points reported for the core: what each op answers.
+THRESHOLDS = {"facedetect default": DetectOptions().min_score, "facecrop2": CROP_MIN_SCORE}
+# The scorer's defaults (its --iou and --min-face), as in the data set's README.
+IOU = 0.4
+MIN_FACE = 20
+# Labelled face width bands, px: [low, high).
+BANDS = [("under 20 px", 0, 20), ("20-40 px", 20, 40), ("40-80 px", 40, 80), ("80+ px", 80, math.inf)]
 
 
 @functools.cache
@@ -77,15 +94,75 @@ DETECTORS: dict[str, Callable[[bytes], list[Face]]] = {
 def predict(name: str, run: Callable[[bytes], list[Face]], data: Path, files: list[str]) -> tuple[list[dict], float]:
     """Predictions for `files` and the median milliseconds `run` took per image."""
     predictions, times = [], []
-    for i, file in enumerate(files, 1):
+    for file in tqdm(files, desc=name, unit="image", file=sys.stderr):
         body = (data / file).read_bytes()
         started = time.perf_counter()
         faces = run(body)
         times.append((time.perf_counter() - started) * 1000)
         predictions.append({"file": file, "boxes": [[*f.box.rounded(), round(f.score, 4)] for f in faces]})
-        print(f"\r{name}: {i}/{len(files)}", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
     return predictions, statistics.median(times)
+
+
+def load_scorer(path: Path):  # -> the score_faces module, for its `score` and `iou`
+    spec = importlib.util.spec_from_file_location("score_faces", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def matched_faces(scorer, gt: list[dict], predictions: list[dict]) -> list[list[bool]]:
+    """For each image of `gt`, which labelled faces (of any width) a detection matched.
+
+    The scorer's greedy rule, re-implemented because its `score` does not say which face a
+    detection matched: detections by falling score each take the unmatched face of highest IoU
+    with them, when that IoU is >= IOU. `operating_points` checks the count against `score`.
+    """
+    boxes = {p["file"]: p["boxes"] for p in predictions}
+    out = []
+    for entry in gt:
+        faces = entry["boxes"]
+        used = [False] * len(faces)
+        for detection in sorted(boxes.get(entry["file"], []), key=lambda d: -d[4]):
+            ious = [0.0 if used[i] else scorer.iou(detection, face) for i, face in enumerate(faces)]
+            best = max(range(len(faces)), key=ious.__getitem__, default=None)
+            if best is not None and ious[best] >= IOU:
+                used[best] = True
+        out.append(used)
+    return out
+
+
+def operating_points(scorer, gt: list[dict], predictions: list[dict]) -> None:
+    """Print the core's recall by face width and its recall and precision at each of THRESHOLDS."""
+    widths = [face[2] for entry in gt for face in entry["boxes"]]
+    bands, overall = {}, []
+    for name, threshold in THRESHOLDS.items():
+        kept = [{"file": p["file"], "boxes": [b for b in p["boxes"] if b[4] >= threshold]} for p in predictions]
+        found = [hit for used in matched_faces(scorer, gt, kept) for hit in used]
+        all_faces = scorer.score(gt, kept, IOU, 0)  # every labelled face counts
+        assert round(all_faces["recall_all"] * all_faces["faces"]) == sum(found), "matching differs from the scorer's"
+        bands[name] = [
+            (sum(hit for hit, w in zip(found, widths, strict=True) if low <= w < high), sum(low <= w < high for w in widths))
+            for _, low, high in BANDS
+        ]
+        scored = scorer.score(gt, kept, IOU, MIN_FACE)  # the scorer's own rule
+        true = round(scored["recall_all"] * scored["faces"])
+        detections = sum(len(p["boxes"]) for p in kept)
+        precision = true / (true + scored["fp_all"]) if true + scored["fp_all"] else 0.0
+        overall.append((name, threshold, detections, true, scored["fp_all"], scored["recall_all"], precision))
+
+    print(f"\ncore, recall by labelled face width (IoU >= {IOU}, every labelled face counted)")
+    header = " | ".join(f"recall, {name} (score >= {threshold:g})" for name, threshold in THRESHOLDS.items())
+    print(f"| face width | labelled faces | {header} |\n|---|---:|" + "---:|" * len(THRESHOLDS))
+    for i, (label, _, _) in enumerate(BANDS):
+        count = bands[next(iter(THRESHOLDS))][i][1]
+        cells = " | ".join(f"{bands[name][i][0] / count:.3f} ({bands[name][i][0]})" for name in THRESHOLDS)
+        print(f"| {label} | {count:,} | {cells} |")
+
+    print(f"\ncore, overall at each threshold (the scorer's rule: faces {MIN_FACE}+ px, IoU >= {IOU})")
+    print("| threshold | detections | true | false | recall | precision |\n|---|---:|---:|---:|---:|---:|")
+    for name, threshold, detections, true, false, recall, precision in overall:
+        print(f"| {name}, score >= {threshold:g} | {detections:,} | {true:,} | {false:,} | {recall:.3f} | {precision:.3f} |")
 
 
 def main() -> None:
@@ -99,11 +176,13 @@ def main() -> None:
     files = [entry["file"] for entry in json.loads(annotations.read_text())]
     out = args.out or Path(tempfile.mkdtemp(prefix="eval_faces-"))
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows, core_predictions = [], []
     for name, run in DETECTORS.items():
         predictions, median_ms = predict(name, run, args.data, files)
         path = out / (name.replace(" ", "_").replace(",", "") + ".json")
         path.write_text(json.dumps(predictions))
+        if run is core:
+            core_predictions = predictions
         scorer = [sys.executable, str(args.scorer), str(annotations), str(path)]
         scored = subprocess.run(scorer, check=True, capture_output=True, text=True).stdout.strip()
         rows.append((name, json.loads(scored), median_ms, scored))
@@ -114,6 +193,7 @@ def main() -> None:
         print(f"| {name} | {result['ap']:.3f} | {result['recall@30fp']:.3f} | {median_ms:.1f} |")
     for name, _, _, scored in rows:
         print(f"{name}: {scored}")
+    operating_points(load_scorer(args.scorer), json.loads(annotations.read_text()), core_predictions)
 
 
 if __name__ == "__main__":
