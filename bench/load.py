@@ -54,15 +54,26 @@ def start(origin: Path | str, workers: int, **settings: str) -> tuple[subprocess
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    problem = wait_until_ready(process, url + "/readyz")
+    if problem is not None:
+        raise SystemExit(f"the proxy did not start: {problem}")
+    return process, url
+
+
+def wait_until_ready(process: subprocess.Popen, probe: str, seconds: float = 60) -> str | None:
+    """None once `probe` answers 200, else why not (the process exited, or never answered; it is
+    then killed)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"it exited with {process.returncode} on start"
         try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return process, url
+            if httpx.get(probe, timeout=1).status_code == 200:
+                return None
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("the proxy did not start")
+    return f"{probe} did not answer within {seconds:g} s"
 
 
 def wrk_script(paths: list[str], folder: Path) -> Path:

@@ -53,7 +53,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import free_port, start
+from bench.load import free_port, start, wait_until_ready
 from bench.timing import floor_decode
 from imgproxy.config import Settings
 from imgproxy.faces.detect import Detection, DetectOptions
@@ -175,17 +175,8 @@ def start_thumbor(executable: str, root: Path) -> tuple[subprocess.Popen[bytes],
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return f"thumbor exited with {process.returncode} on start"
-        try:
-            if httpx.get(url + "/healthcheck", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    return "thumbor did not answer /healthcheck within 60 s"
+    problem = wait_until_ready(process, url + "/healthcheck")
+    return (process, url) if problem is None else f"thumbor did not start: {problem}"
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from imgproxy.imaging.cover import Change, pixelated
 from imgproxy.pipeline.context import Context
-from imgproxy.pipeline.faceblur import cover_estimate, cover_faces, pad_text, read_pad
+from imgproxy.pipeline.faceblur import PAD, cover_estimate, cover_faces, pad_text, read_pad
 from imgproxy.pipeline.options import read_int, read_options
 from imgproxy.pipeline.values import Estimate, State
 
@@ -23,7 +23,7 @@ CELLS_ACROSS = 6
 @dataclass(frozen=True)
 class FaceMosaic:
     cell: int  # the squares' side in pixels of the image
-    pad: float = 1.0
+    pad: float = PAD
     ignore_error: bool = False
 
     def canonical(self) -> str:

@@ -104,15 +104,14 @@ def no_face_message(op: str, options: CropOptions, found: int) -> str:
 
 def read_crop_options(op: str, values: Mapping[str, str]) -> CropOptions:
     """`pad`, `faces` and `fallback` from their text, each checked (400 naming it)."""
-    options = CropOptions()
-    if "pad" in values:
-        options = CropOptions(read_number(op, "pad", values["pad"], MIN_PAD, MAX_PAD), options.faces, options.fallback)
-    if "faces" in values:
-        options = CropOptions(options.pad, read_face_choice(op, values["faces"]), options.fallback)
-    if "fallback" in values:
-        fallback = read_choice(op, "fallback", values["fallback"], {name: name for name in FALLBACKS})
-        options = CropOptions(options.pad, options.faces, fallback)
-    return options
+    defaults = CropOptions()
+    return CropOptions(
+        read_number(op, "pad", values["pad"], MIN_PAD, MAX_PAD) if "pad" in values else defaults.pad,
+        read_face_choice(op, values["faces"]) if "faces" in values else defaults.faces,
+        read_choice(op, "fallback", values["fallback"], {name: name for name in FALLBACKS})
+        if "fallback" in values
+        else defaults.fallback,
+    )
 
 
 def read_face_choice(op: str, value: str) -> FaceChoice:
