@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/eval_faces.py [--data DIR] [--out DIR]
 
-Runs three detectors over every image and scores each with ../shared/eval/score_faces.py:
+Runs four detectors over every image and scores each with ../shared/eval/score_faces.py:
 - "mediapipe one pass": MediaPipe's packaged full-range solution over the whole image, as the
   proxy did before the core (its graph keeps a score threshold of 0.6);
-- "one pass, floor": one pass of the core's own graph over the whole image, reporting down to
-  the core's score floor, to tell the floor's gain from the passes' gain;
-- "core": the detection core as the proxy runs it (shrink-on-load decode, plan of passes, merge).
+- "one pass, floor": the core's MediaPipe pass over the whole image, reporting down to the
+  core's score floor, to tell the floor's gain from the fine search's;
+- "yunet one pass": the core's fine search alone, YuNet over the image at its own size (boxes and
+  scores already in MediaPipe's style and scale);
+- "core": the detection core as the proxy runs it (shrink-on-load decode, MediaPipe's pass,
+  YuNet's fine search, merge).
 Each row gives AP, recall at 30 false positives and the median time per image, JPEG decode
 included. Predictions are written in the scorer's format; the scorer's JSON is printed too.
 
@@ -37,8 +40,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from imgproxy.faces import yunet
 from imgproxy.faces.box import Box
-from imgproxy.faces.detect import SCORE_FLOOR, DetectOptions, Face, Pass, detection_scale, run_pass
+from imgproxy.faces.detect import SCORE_FLOOR, DetectOptions, Face, detection_scale, whole_pass
 from imgproxy.faces.finder import find_in
 from imgproxy.imaging.decode import as_rgb, decode, read_header
 from imgproxy.pipeline.framing import MIN_SCORE as CROP_MIN_SCORE
@@ -76,7 +80,12 @@ def packaged_pass(data: bytes) -> list[Face]:
 
 def floor_pass(data: bytes) -> list[Face]:
     image = as_rgb(decode(data, MAX_PIXELS).image)
-    return [candidate.face for candidate in run_pass(image, Pass(Box(0, 0, image.width, image.height), 0.0, math.inf))]
+    return whole_pass(image)
+
+
+def yunet_pass(data: bytes) -> list[Face]:
+    image = as_rgb(decode(data, MAX_PIXELS).image)
+    return [Face(box, score, points) for box, score, points in yunet.find(image, 1.0)]
 
 
 def core(data: bytes) -> list[Face]:
@@ -87,6 +96,7 @@ def core(data: bytes) -> list[Face]:
 DETECTORS: dict[str, Callable[[bytes], list[Face]]] = {
     "mediapipe one pass": packaged_pass,
     "one pass, floor": floor_pass,
+    "yunet one pass": yunet_pass,
     "core": core,
 }
 

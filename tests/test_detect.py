@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 
@@ -10,9 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from imgproxy.faces import yunet
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import (
     FINE_FACE,
+    KEYPOINT_NAMES,
+    MIN_SEARCHED_FACE,
     MODEL_SIDE,
     Candidate,
     DetectOptions,
@@ -20,13 +25,15 @@ from imgproxy.faces.detect import (
     automatic_min_face,
     detect,
     detection_scale,
-    finer_levels,
     merge,
-    plan_passes,
-    spread,
+    plan_fine_search,
+    search_pixels,
     unrotate_point,
+    whole_pass,
+    whole_pass_smallest,
 )
 from imgproxy.faces.finder import FaceFinder
+from imgproxy.faces.yunet import MAX_SIDE, YUNET_FACE, calibrated, mediapipe_box, search_size
 from imgproxy.imaging.decode import decode
 from imgproxy.samples import background, grace_hopper, jpeg_bytes, large_photo, place, with_grain
 
@@ -68,71 +75,90 @@ def group() -> tuple[Image.Image, list[Box], list[int]]:
 # --- the plan, the merge and the geometry, as pure functions
 
 
-def test_a_small_image_with_big_faces_needs_one_pass() -> None:
-    assert [[p.window for p in level] for level in plan_passes((400, 300), 60)] == [[Box(0, 0, 400, 300)]]
+def test_a_small_image_with_big_faces_needs_only_the_whole_image_pass() -> None:
+    # MediaPipe's pass over a 400x300 image sees a face of 60 px at 29 model px: trusted.
+    assert whole_pass_smallest((400, 300)) == pytest.approx(FINE_FACE * 400 / MODEL_SIDE)
+    assert plan_fine_search((400, 300), 60, widest=0, min_face_ratio=0) is None
+    assert search_pixels((400, 300), 60) == MODEL_SIDE * MODEL_SIDE
 
 
 @pytest.mark.parametrize("size, min_face", [((400, 300), 16), ((1000, 750), 15), ((4000, 3000), 62.5), ((300, 1200), 16)])
-def test_the_plan_covers_the_image_at_every_level_and_sees_the_smallest_face(size: tuple[int, int], min_face: float) -> None:
-    plan = plan_passes(size, min_face)
-    for level in plan:
-        windows = [p.window for p in level]
-        assert min(w.x for w in windows) == 0 and min(w.y for w in windows) == 0
-        assert max(w.right for w in windows) == pytest.approx(size[0])
-        assert max(w.bottom for w in windows) == pytest.approx(size[1])
-    finest = plan[-1][0].window
-    assert min_face * MODEL_SIDE / max(finest.w, finest.h) >= FINE_FACE - 1e-9
-    # Each level's windows overlap by the widest face it must find whole: what the coarser one
-    # is not trusted for.
-    for coarser, finer in pairwise(plan):
-        starts = sorted({p.window.x for p in finer})
-        side = finer[0].window.w
-        assert all(b - a <= side - coarser[0].smallest + 1e-9 for a, b in pairwise(starts))
+def test_yunet_sees_the_smallest_wanted_face_at_its_trusted_width(size: tuple[int, int], min_face: float) -> None:
+    scale = plan_fine_search(size, min_face, widest=0, min_face_ratio=0)
+    assert scale is not None and min_face * scale == pytest.approx(YUNET_FACE)
+    seen = search_size(size, scale)
+    assert search_pixels(size, min_face) == MODEL_SIDE * MODEL_SIDE + seen[0] * seen[1]
 
 
-def test_the_plan_is_chosen_from_the_image_size_and_the_smallest_face() -> None:
-    def passes(size: tuple[int, int], min_face: float) -> int:
-        return sum(len(level) for level in plan_passes(size, min_face))
+def test_the_search_costs_more_for_larger_images_and_smaller_faces() -> None:
+    assert search_pixels((400, 300), 16) < search_pixels((600, 400), 16) < search_pixels((1000, 750), 16)
+    assert search_pixels((1000, 750), 40) < search_pixels((1000, 750), 16)
+    # Never searched below MIN_SEARCHED_FACE, whatever is asked.
+    assert search_pixels((1000, 750), 4) == search_pixels((1000, 750), MIN_SEARCHED_FACE)
+    # YuNet's coordinates are 16-bit: it never sees a side over its limit.
+    assert max(search_size((30000, 400), 2.0)) <= MAX_SIDE
 
-    assert passes((400, 300), 16) < passes((600, 400), 16) < passes((1000, 750), 16)
-    assert passes((1000, 750), 40) < passes((1000, 750), 16)
 
-
-def test_a_search_for_faces_near_the_largest_runs_fewer_finer_windows() -> None:
+def test_a_search_for_faces_near_the_largest_runs_yunet_on_a_smaller_image() -> None:
     """A portrait a quarter of a 1920x1440 frame wide, decoded at 1/2: a 100 px face on the whole
-    image, so facecrop2 (faces of 0.45 of its width and up) needs 4 finer windows, not 6."""
+    image, so facecrop2 (faces of 0.45 of its width and up) has YuNet see the image at 20/45."""
     size = (960, 720)
-    full_plan = plan_passes(size, automatic_min_face((1920, 1440)) / 2)
-    assert [len(level) for level in full_plan] == [1, 6, 35]
-    (level,) = finer_levels(size, 45)
-    assert len(level) == 4 and level[0].window.w > full_plan[1][0].window.w
-    assert level[0].smallest == 0.0  # the finest level needed trusts every face it finds
-    assert finer_levels(size, 200) == []  # the whole-image pass already sees such faces well
+    everything = plan_fine_search(size, automatic_min_face((1920, 1440)) / 2, widest=100, min_face_ratio=0)
+    near = plan_fine_search(size, automatic_min_face((1920, 1440)) / 2, widest=100, min_face_ratio=0.45)
+    assert near == pytest.approx(YUNET_FACE / 45) and everything is not None and near < everything
+    # A face of 200 px: every face of 90 px and up is the whole-image pass's to find.
+    assert plan_fine_search(size, 15, widest=200, min_face_ratio=0.45) is None
 
 
-def test_facecrop2s_search_on_a_quarter_frame_portrait_runs_five_passes() -> None:
+def test_facecrop2s_search_on_a_quarter_frame_portrait_runs_two_passes() -> None:
     photo = place(with_grain(background((1920, 1440), seed=5)), grace_hopper(), 540, (700, 400))
     decoded = decode(jpeg_bytes(photo), 10**8, detection_scale((1920, 1440)))
     everything = detect(decoded.image)
     near_the_largest = detect(decoded.image, DetectOptions(min_score=0.45, min_face_ratio=0.45))
-    assert near_the_largest.passes == 5 < everything.passes
+    assert near_the_largest.passes == everything.passes == 2
     assert near_the_largest.faces[0].box.iou(everything.faces[0].box) > 0.7  # the same face, found either way
 
 
-def test_spread_reaches_both_ends_with_the_overlap() -> None:
-    starts = spread(1000, 192, 40)
-    assert starts[0] == 0 and starts[-1] + 192 == pytest.approx(1000)
-    assert all(b - a <= 192 - 40 for a, b in pairwise(starts))
-    assert spread(150, 192, 40) == [0.0]
-
-
-def test_merge_keeps_a_trusted_box_with_the_best_score_of_its_cluster() -> None:
-    loose = Face(Box(100, 100, 30, 30), 0.9)
-    sharp = Face(Box(104, 106, 26, 28), 0.7)
+def test_merge_keeps_a_trusted_box_with_the_best_score_and_the_most_keypoints_of_its_cluster() -> None:
+    six = dict.fromkeys(KEYPOINT_NAMES, (110.0, 110.0))
+    loose = Face(Box(100, 100, 30, 30), 0.9, six)
+    sharp = Face(Box(104, 106, 26, 28), 0.7, {"right_eye": (112.0, 115.0)})
     elsewhere = Face(Box(300, 100, 30, 30), 0.5)
     merged = merge([Candidate(loose, trusted=False), Candidate(sharp, trusted=True), Candidate(elsewhere, trusted=False)])
     assert [f.box for f in merged] == [sharp.box, elsewhere.box]
     assert [f.score for f in merged] == [0.9, 0.5]
+    assert merged[0].keypoints == six
+
+
+def test_yunet_scores_map_onto_mediapipes_scale() -> None:
+    assert calibrated(0.4) == 0.0  # under the lowest calibrated score: not reported
+    assert calibrated(0.775) == pytest.approx(0.6)  # equal precision on faces-dev
+    assert calibrated(1.0) == 1.0
+    raw = np.linspace(0.5, 1.0, 51)
+    assert all(a < b for a, b in pairwise(calibrated(float(r)) for r in raw))
+
+
+def test_a_yunet_box_becomes_mediapipes_wider_shorter_lower_box() -> None:
+    box = mediapipe_box(Box(100, 100, 100, 120))
+    assert box.center == pytest.approx((150, 166))
+    assert (box.w, box.h) == pytest.approx((109, 102))
+
+
+def test_yunet_finds_the_portrait_where_mediapipe_does_with_its_eyes_named_as_mediapipe_names_them() -> None:
+    portrait = grace_hopper()
+    (mediapipe,) = [face for face in whole_pass(portrait) if face.score >= 0.6]
+    ((box, score, points),) = [found for found in yunet.find(portrait, 1.0) if found[1] >= 0.6]
+    assert box.iou(mediapipe.box) > 0.75 and score > 0.8
+    assert set(points) == {"right_eye", "left_eye", "nose_tip", "mouth_center"}
+    for name, (x, y) in points.items():
+        assert math.dist((x, y), mediapipe.keypoints[name]) < 0.1 * box.w
+
+
+def test_detection_gives_the_same_answer_from_many_threads_at_once(group) -> None:
+    image, _, _ = group
+    expected = detect(image)
+    with ThreadPoolExecutor(4) as pool:
+        assert all(found == expected for found in pool.map(lambda _: detect(image), range(8)))
 
 
 @pytest.mark.parametrize(

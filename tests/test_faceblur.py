@@ -16,11 +16,11 @@ from PIL import Image, ImageFilter
 from imgproxy.config import Settings
 from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Box
-from imgproxy.faces.detect import DetectOptions, detect, plan_passes
+from imgproxy.faces.detect import DetectOptions, detect, search_pixels
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging.cover import Ellipse, blurred, cover, feathered_mask, head_ellipse, pixelated
 from imgproxy.pipeline.context import Context
-from imgproxy.pipeline.faceblur import PASS_BUDGET, detected_frames, nearby, smallest_face
+from imgproxy.pipeline.faceblur import SEARCH_BUDGET, detected_frames, nearby, smallest_face
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import Result, run
 from imgproxy.pipeline.values import Encoded
@@ -182,13 +182,13 @@ def test_cover_changes_only_what_the_masks_reach():
     assert np.array_equal(np.asarray(cover(image, [])), np.asarray(image))
 
 
-def test_small_images_are_searched_down_to_12_px_faces_and_large_ones_within_the_pass_budget():
-    assert smallest_face((512, 600), PASS_BUDGET) == 12
-    for size in ((1920, 1080), (4000, 3000), (9999, 9999)):
-        width = smallest_face(size, PASS_BUDGET)
+def test_small_images_are_searched_down_to_12_px_faces_and_large_ones_within_the_search_budget():
+    assert smallest_face((512, 600), SEARCH_BUDGET) == smallest_face((1920, 1080), SEARCH_BUDGET) == 12
+    for size in ((4000, 3000), (9999, 9999)):
+        width = smallest_face(size, SEARCH_BUDGET)
         assert width > 12
-        assert sum(len(level) for level in plan_passes(size, width)) <= PASS_BUDGET
-    assert smallest_face((1920, 1080), PASS_BUDGET) < smallest_face((4000, 3000), PASS_BUDGET)
+        assert search_pixels(size, width) <= SEARCH_BUDGET < search_pixels(size, 12)
+    assert smallest_face((4000, 3000), SEARCH_BUDGET) < smallest_face((9999, 9999), SEARCH_BUDGET)
 
 
 def test_detected_frames_are_all_or_spread_from_first_to_last():

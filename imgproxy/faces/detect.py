@@ -1,12 +1,12 @@
-"""The face-detection core: MediaPipe's full-range detector run over a plan of passes.
+"""The face-detection core: MediaPipe's full-range detector over the whole image, then YuNet's
+fine search where smaller faces are wanted.
 
-The model sees a 192x192 input, so one pass over a large image shrinks small faces below what it
-can find. `plan_passes` chooses, from the image size and the smallest face wanted, the windows to
-run it on: the whole image for large faces, then grids of overlapping windows, each level finer
-than the last, until the smallest wanted face is big enough in the model's input. Windows smaller
-than the model input are upscaled. Every pass is one run of the same graph on a 192x192 input,
-so scores are comparable between passes and are never rescaled; detections of all passes are
-merged by non-maximum suppression that prefers the pass which saw a face at a size it sees well.
+MediaPipe's model sees a 192x192 input: one pass over the whole image finds the large faces, with
+six keypoints each, but shrinks small faces below what it can find. For those, YuNet (`yunet`),
+a fully convolutional detector, runs once over the whole image at the scale where the smallest
+face wanted is YUNET_FACE pixels wide; its answers are put in MediaPipe's box style and score
+scale. `plan_fine_search` decides from the image size and the faces wanted whether and at what
+scale it runs. Detections of both are merged by non-maximum suppression.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from imgproxy.faces import yunet
 from imgproxy.faces.box import Box
 from imgproxy.imaging.decode import as_rgb
 from imgproxy.imaging.resize import Size
@@ -40,21 +41,15 @@ SCORE_FLOOR = 0.3
 SMALLEST_FACE = 16
 # The Face++ promise: faces down to 1/48 of the image's short side are found.
 FACE_FRACTION = 48
-# Face widths, in model-input pixels, that a pass finds well. Measured by running the model on
-# windows around 400 labelled faces of faces-dev at known sizes: recall is near its best from 20
-# to 48 px, a little lower at 16 and falls off quickly below (crisp frontal faces still work at
-# 12-14 px). A pass is trusted for faces from FINE_FACE up; levels of the plan are about
-# COARSE_FACE / FINE_FACE apart in scale. The pair trades recall for passes: on faces-dev 16/40
-# scores AP 0.76 at 22 ms a photo, 16/32 0.77 at 33 ms, 20/50 0.78 at 46 ms.
+# The face width, in model-input pixels, from which the whole-image pass is trusted: measured by
+# running the model on windows around 400 labelled faces of faces-dev at known sizes, recall is
+# near its best from 20 to 48 px, a little lower at 16 and falls off quickly below.
 FINE_FACE = 16
-COARSE_FACE = 40
-# Faces narrower than this are not searched for, whatever the caller asks: crisp frontal faces are
-# found from 12-14 model pixels up, less is guesswork and a pass for every few pixels. A detection
+# Faces narrower than this are not searched for, whatever the caller asks: below, a face is a few
+# blurred pixels and YuNet's upscaled search costs the square of the scale. A detection
 # decode keeps the smallest automatic face this wide: a 4000x3000 JPEG decodes at 1/4 scale, its
 # smallest face (1/48 of 3000 px) keeps 15 px.
 MIN_SEARCHED_FACE = 12
-# From this width in model pixels the model finds faces as well as it ever does (same measure).
-SURE_FACE = 32
 # Detections of two passes overlapping this much are one face.
 MERGE_IOU = 0.3
 # With the rotation search, an orientation whose best face scores this much ends the search.
@@ -82,7 +77,8 @@ class DetectOptions:
     min_score: float = 0.6
     rotate: bool = False  # also look for faces turned by 90, 180 and 270 degrees
     # Faces narrower than this fraction of the widest face found may be left unsearched, which
-    # saves the finer passes when only the main faces matter; 0 searches down to min_face_size.
+    # spares or shrinks the fine search when only the main faces matter; 0 searches down to
+    # min_face_size.
     min_face_ratio: float = 0.0
 
 
@@ -142,161 +138,99 @@ def detection_scale(size: Size, min_face_size: float = 0) -> float:
     return min(1.0, MIN_SEARCHED_FACE / (min_face_size or automatic_min_face(size)))
 
 
-@dataclass(frozen=True)
-class Pass:
-    """One run of the model over `window` (image pixels), trusted for faces from `smallest` to
-    `largest` pixels wide.
+def whole_pass_smallest(size: Size) -> float:
+    """The narrowest face the whole-image MediaPipe pass over an image of `size` is trusted for."""
+    return FINE_FACE * max(size) / MODEL_SIDE
 
-    A pass also finds faces smaller than its range, but from a few blurred model pixels their boxes
-    are loose and their scores too high: a finer pass's box of the same face wins. Faces larger
-    than its range are a coarser pass's job, which sees them whole and at a size the model knows
-    best; seen only through a small window they are mostly texture taken for a face, so dropped.
+
+def plan_fine_search(size: Size, searched: float, widest: float, min_face_ratio: float) -> float | None:
+    """The scale YuNet sees an image of `size` at, or None when the whole-image pass suffices.
+
+    Faces from `searched` pixels wide are wanted; with `min_face_ratio`, only those at least that
+    fraction of `widest` (the widest face the whole-image pass found), which spares a portrait the
+    fine search. The scale makes the narrowest face wanted YUNET_FACE pixels wide in YuNet's input.
     """
-
-    window: Box
-    smallest: float
-    largest: float
-
-
-def plan_passes(size: Size, min_face: float) -> list[list[Pass]]:
-    """The passes to run, by level from coarse to fine, so that a face at least `min_face` pixels
-    wide reaches FINE_FACE model pixels in some window and lies whole inside it.
-
-    The first level is one pass over the whole image. Each finer level is a grid of square windows
-    up to COARSE_FACE / FINE_FACE times smaller (less, to land exactly on the finest size needed),
-    overlapping by the widest face the level is responsible for.
-    """
-    width, height = size
-    sides = [float(max(size))]
-    finest = min_face * MODEL_SIDE / FINE_FACE  # the largest window in which min_face is big enough
-    levels = max(0, math.ceil(math.log(sides[0] / finest) / math.log(COARSE_FACE / FINE_FACE)))
-    sides += [sides[0] * (finest / sides[0]) ** (level / levels) for level in range(1, levels + 1)]
-    plan = []
-    for level, side in enumerate(sides):
-        smallest = FINE_FACE * side / MODEL_SIDE if level < levels else 0.0
-        if level == 0:
-            plan.append([Pass(Box(0, 0, width, height), smallest, math.inf)])
-            continue
-        # The next coarser level is trusted from FINE_FACE of its model pixels up: every face
-        # narrower than that must fit whole in one window of this level.
-        overlap = FINE_FACE * sides[level - 1] / MODEL_SIDE
-        largest = SURE_FACE * sides[level - 1] / MODEL_SIDE
-        plan.append([Pass(window, smallest, largest) for window in grid(size, side, overlap)])
-    return plan
+    needed = max(searched, min_face_ratio * widest)
+    if needed >= whole_pass_smallest(size):
+        return None
+    return yunet.YUNET_FACE / needed
 
 
-def grid(size: Size, side: float, overlap: float) -> list[Box]:
-    """Square windows of `side` covering an image of `size`, neighbours overlapping by at least
-    `overlap`, spread evenly from edge to edge (cut to the image where it is narrower)."""
-    xs = spread(size[0], side, overlap)
-    ys = spread(size[1], side, overlap)
-    return [Box(x, y, min(side, size[0]), min(side, size[1])) for y in ys for x in xs]
-
-
-def spread(length: float, side: float, overlap: float) -> list[float]:
-    """Starts of windows of `side` along `length`, overlapping by at least `overlap`."""
-    if side >= length:
-        return [0.0]
-    count = math.ceil((length - overlap) / (side - overlap))
-    step = (length - side) / (count - 1)
-    return [i * step for i in range(count)]
+def search_pixels(size: Size, min_face: float) -> int:
+    """Pixels the detectors see when an image of `size` is searched for every face at least
+    `min_face` wide (what a search costs: both run some 100-200 ns a pixel here)."""
+    scale = plan_fine_search(size, max(min_face, MIN_SEARCHED_FACE), 0.0, 0.0)
+    fine = 0 if scale is None else math.prod(yunet.search_size(size, scale))
+    return MODEL_SIDE * MODEL_SIDE + fine
 
 
 @dataclass(frozen=True)
 class Candidate:
     face: Face
-    trusted: bool  # found at a size its pass sees well
+    trusted: bool  # found at a size its detector sees well
 
 
 def merge(candidates: Sequence[Candidate], threshold: float = MERGE_IOU) -> list[Face]:
-    """Non-maximum suppression across passes.
+    """Non-maximum suppression across passes and detectors.
 
-    Trusted candidates claim first, best score first; each keeps its own box and keypoints and
-    takes the best score of the candidates it suppresses, so a face seen well by a fine pass keeps
-    the confidence a coarse pass had in it.
+    Trusted candidates claim first, best score first; each keeps its own box and takes the best
+    score of the candidates it suppresses, so a face seen well by one detector keeps the
+    confidence another had in it. It takes the keypoints of the one with the most (MediaPipe's
+    six, ears included, over YuNet's four).
     """
     ordered = sorted(candidates, key=lambda c: (c.trusted, c.face.score), reverse=True)
     kept: list[Face] = []
-    scores: list[float] = []
     for candidate in ordered:
-        box = candidate.face.box
-        match = next((i for i, face in enumerate(kept) if box.iou(face.box) >= threshold), None)
+        face = candidate.face
+        match = next((i for i, other in enumerate(kept) if face.box.iou(other.box) >= threshold), None)
         if match is None:
-            kept.append(candidate.face)
-            scores.append(candidate.face.score)
-        else:
-            scores[match] = max(scores[match], candidate.face.score)
-    return [replace(face, score=score) for face, score in zip(kept, scores, strict=True)]
+            kept.append(face)
+            continue
+        claimer = kept[match]
+        points = face.keypoints if len(face.keypoints) > len(claimer.keypoints) else claimer.keypoints
+        kept[match] = replace(claimer, score=max(claimer.score, face.score), keypoints=points)
+    return kept
 
 
-def run_pass(image: Image.Image, step: Pass) -> list[Candidate]:
-    """Faces MediaPipe finds in the window of `step` over `image` (RGB), in image pixels.
-
-    Faces touching an edge of the window that is inside the image are cut by it: a neighbouring
-    window of the same level holds them whole, so they are left to that one.
-    """
-    window = step.window
-    scale = MODEL_SIDE / max(window.w, window.h)
-    out = (max(1, round(window.w * scale)), max(1, round(window.h * scale)))
-    source = (window.x, window.y, window.right, window.bottom)
-    pixels = np.asarray(image.resize(out, Image.Resampling.BILINEAR, box=source, reducing_gap=2.0))
+def whole_pass(image: Image.Image) -> list[Face]:
+    """Faces MediaPipe finds in the whole of `image` (RGB) seen at MODEL_SIDE, in image pixels."""
+    scale = MODEL_SIDE / max(image.size)
+    out = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    pixels = np.asarray(image.resize(out, Image.Resampling.BILINEAR, reducing_gap=2.0))
     result = _detector().process({"image": pixels})
-    inner = (window.x > 0, window.y > 0, window.right < image.width, window.bottom < image.height)
     faces = []
     for detection in result.detections or ():
         location = detection.location_data
         rel = location.relative_bounding_box
-        edges = (rel.xmin <= 0, rel.ymin <= 0, rel.xmin + rel.width >= 1, rel.ymin + rel.height >= 1)
-        if any(cut and inside for cut, inside in zip(edges, inner, strict=True)):
-            continue
-        box = Box(window.x + rel.xmin * window.w, window.y + rel.ymin * window.h, rel.width * window.w, rel.height * window.h)
+        box = Box(rel.xmin * image.width, rel.ymin * image.height, rel.width * image.width, rel.height * image.height)
         box = box.clipped(image.size)
-        if box.area <= 0 or box.w > step.largest:
+        if box.area <= 0:
             continue
         points = {
-            name: (window.x + p.x * window.w, window.y + p.y * window.h)
+            name: (p.x * image.width, p.y * image.height)
             for name, p in zip(KEYPOINT_NAMES, location.relative_keypoints, strict=True)
         }
-        faces.append(Candidate(Face(box, float(detection.score[0]), points), box.w >= step.smallest))
+        faces.append(Face(box, float(detection.score[0]), points))
     return faces
 
 
 def find_upright(image: Image.Image, options: DetectOptions, min_face: float) -> tuple[list[Face], int]:
-    """Upright faces of `image` (RGB) at least `min_face` wide, merged across all passes, and the
-    number of passes run."""
-    searched = max(min_face, MIN_SEARCHED_FACE)
-    levels = plan_passes(image.size, searched)
-    candidates: list[Candidate] = []
-    faces: list[Face] = []
-    passes = 0
-    floor = math.inf  # faces wider than this were the last level's job: finer ones find narrower
-    done = 0
-    while done < len(levels):
-        needed = options.min_face_ratio * max((f.box.w for f in faces), default=0.0)
-        if needed > floor:
-            break
-        if done == 1 and needed > searched:
-            levels = [levels[0], *finer_levels(image.size, needed)]
-            if len(levels) == 1:
-                break
-        level = levels[done]
-        candidates += [candidate for step in level for candidate in run_pass(image, step)]
-        passes += len(level)
-        faces = [f for f in merge(candidates) if f.score >= options.min_score and f.box.w >= min_face]
-        floor = level[0].smallest
-        done += 1
+    """Upright faces of `image` (RGB) at least `min_face` wide, merged across both detectors, and
+    the number of detector runs."""
+    smallest = whole_pass_smallest(image.size)
+    candidates = [Candidate(face, face.box.w >= smallest) for face in whole_pass(image)]
+    widest = max((c.face.box.w for c in candidates if c.face.score >= options.min_score), default=0.0)
+    scale = plan_fine_search(image.size, max(min_face, MIN_SEARCHED_FACE), widest, options.min_face_ratio)
+    passes = 1
+    if scale is not None:
+        # Each detector is trusted where it sees faces well: MediaPipe's pass from `smallest` up,
+        # YuNet below. The pass's faces below its trusted size are dropped: from a few blurred
+        # model pixels their boxes are loose and their scores too high.
+        candidates = [c for c in candidates if c.trusted]
+        candidates += [Candidate(Face(box, score, points), box.w < smallest) for box, score, points in yunet.find(image, scale)]
+        passes = 2
+    faces = [f for f in merge(candidates) if f.score >= options.min_score and f.box.w >= min_face]
     return faces, passes
-
-
-def finer_levels(size: Size, needed: float) -> list[list[Pass]]:
-    """The levels after the whole-image pass that find every face at least `needed` wide.
-
-    When the whole image showed a face, a caller that wants only faces near its size
-    (`min_face_ratio`) needs no finer windows than `needed` calls for: fewer, larger ones than
-    the plan for the smallest face (a portrait a quarter of a 1920x1440 frame wide runs 4 windows
-    after the first pass instead of 6).
-    """
-    return plan_passes(size, needed)[1:]
 
 
 # Pillow's transposes that turn an image clockwise by 90, 180 and 270 degrees.

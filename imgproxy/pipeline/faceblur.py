@@ -17,7 +17,7 @@ from PIL import Image
 
 from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Box
-from imgproxy.faces.detect import CONFIDENT, MIN_SEARCHED_FACE, DetectOptions, plan_passes, top_score
+from imgproxy.faces.detect import CONFIDENT, MIN_SEARCHED_FACE, MODEL_SIDE, DetectOptions, search_pixels, top_score
 from imgproxy.imaging.cover import Change, Ellipse, blurred, cover, head_ellipse
 from imgproxy.imaging.decode import Decoded
 from imgproxy.imaging.resize import Size, check_output
@@ -36,11 +36,12 @@ MIN_SCORE = 0.45
 # upright faces (detect's rotate=True alone) covers fewer faces on faces-dev (73% against 77%)
 # and more photos without people (8 of 18 against 5).
 TURNED_SCORE = 0.7
-# Detector passes a still image's upright search may take (some 7 ms each). Faces from 12 px wide
-# cost 1,117 passes in a 4000x3000 photo, far over the deadline: a large image is searched
-# down to the narrowest face this budget allows (a 1920x1080 one from 14 px, 4000x3000 from 31).
-PASS_BUDGET = 200
-# Frames of an animation searched (spread from the first to the last), sharing PASS_BUDGET.
+# Pixels the detectors may see in a still image's upright search (some 100-200 ns each, the cost of
+# 200 MediaPipe passes). Faces from 12 px wide would have YuNet see a 4000x3000 photo at twice its
+# size, far over the deadline: a large image is searched down to the narrowest face this budget
+# allows (a 1920x1080 one from 12 px, 4000x3000 from 28).
+SEARCH_BUDGET = 200 * MODEL_SIDE * MODEL_SIDE
+# Frames of an animation searched (spread from the first to the last), sharing SEARCH_BUDGET.
 MAX_DETECTED_FRAMES = 24
 # The covered ellipse's size: 1 is the head (see `cover.head_ellipse`); below 0.5 the eyes of a
 # turned or tilted face may stick out, beyond 4 a whole-image blur says it better.
@@ -110,7 +111,7 @@ def cover_faces(state: State, ctx: Context, op: str, pad: float, changer: Change
     else:
         frames = raster.animation.frames
         detected = detected_frames(len(frames), MAX_DETECTED_FRAMES)
-        found = [frame_faces(frames[index], ctx, PASS_BUDGET // len(detected)) for index in detected]
+        found = [frame_faces(frames[index], ctx, SEARCH_BUDGET // len(detected)) for index in detected]
         covered = []
         for index, frame in enumerate(frames):
             ctx.deadline.check()
@@ -136,7 +137,7 @@ def still_faces(state: State, ctx: Context, full: Size, op: str) -> list[tuple[B
     rotation search adds the faces of a turned orientation whose best face is sure; it looks
     down to the detector's usual smallest face only, which keeps its four searches cheap.
     """
-    upright = DetectOptions(min_face_size=smallest_face(full, PASS_BUDGET), min_score=MIN_SCORE)
+    upright = DetectOptions(min_face_size=smallest_face(full, SEARCH_BUDGET), min_score=MIN_SCORE)
     found = find_faces(state, ctx, full, upright, op=op)[1].faces
     faces = [(face.box, 0) for face in found]
     if top_score(found) < CONFIDENT:
@@ -157,9 +158,9 @@ def frame_faces(frame: Image.Image, ctx: Context, budget: int) -> list[Box]:
 
 def smallest_face(size: Size, budget: int) -> int:
     """The narrowest face to search for in an image of `size`: MIN_SEARCHED_FACE pixels, or wider
-    (by steps of a tenth) where a search down to that would take more than `budget` passes."""
+    (by steps of a tenth) where a search down to that would see more than `budget` pixels."""
     width = MIN_SEARCHED_FACE
-    while sum(len(level) for level in plan_passes(size, width)) > budget:
+    while search_pixels(size, width) > budget:
         width = math.ceil(width * 1.1)
     return width
 

@@ -52,8 +52,8 @@ class CropOptions:
     @property
     def detection(self) -> DetectOptions:
         # The default and `largest` keep faces of at least a quarter of the largest's area, half
-        # its width: narrower ones need not be searched for, which spares a portrait the finer
-        # passes (`detect.finer_levels`). A little below half, so a companion near the limit is
+        # its width: narrower ones need not be searched for, which spares a portrait the fine
+        # search (`detect.plan_fine_search`). A little below half, so a companion near the limit is
         # still searched for at a size the model sees well: on faces-dev 0.45 holds the largest face
         # in 86.5% of crops (0.5: 85.4%) with 4 finer windows on a 1920x1440 portrait (0.4: 6).
         # `all` and `faces/N` need every face.
