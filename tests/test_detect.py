@@ -15,6 +15,7 @@ from PIL import Image
 from imgproxy.faces import yunet
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import (
+    COMPANION_FACE,
     FINE_FACE,
     KEYPOINT_NAMES,
     MIN_SEARCHED_FACE,
@@ -101,11 +102,12 @@ def test_the_search_costs_more_for_larger_images_and_smaller_faces() -> None:
 
 def test_a_search_for_faces_near_the_largest_runs_yunet_on_a_smaller_image() -> None:
     """A portrait a quarter of a 1920x1440 frame wide, decoded at 1/2: a 100 px face on the whole
-    image, so facecrop2 (faces of 0.45 of its width and up) has YuNet see the image at 20/45."""
+    image, so facecrop2 (faces of 0.45 of its width and up) has YuNet see its 45 px faces at
+    COMPANION_FACE."""
     size = (960, 720)
     everything = plan_fine_search(size, automatic_min_face((1920, 1440)) / 2, widest=100, min_face_ratio=0)
     near = plan_fine_search(size, automatic_min_face((1920, 1440)) / 2, widest=100, min_face_ratio=0.45)
-    assert near == pytest.approx(YUNET_FACE / 45) and everything is not None and near < everything
+    assert near == pytest.approx(COMPANION_FACE / 45) and everything is not None and near < everything
     # A face of 200 px: every face of 90 px and up is the whole-image pass's to find.
     assert plan_fine_search(size, 15, widest=200, min_face_ratio=0.45) is None
 
