@@ -139,7 +139,7 @@ def automatic_min_face(size: Size) -> float:
 def detection_scale(size: Size, min_face_size: float = 0) -> float:
     """The smallest decode scale of an image of `size` that still gives the detector enough pixels:
     the smallest face looked for (`min_face_size`, or the automatic one) keeps MIN_SEARCHED_FACE
-    pixels, which its pass upscales."""
+    pixels, which the fine search upscales."""
     return min(1.0, MIN_SEARCHED_FACE / (min_face_size or automatic_min_face(size)))
 
 
