@@ -27,14 +27,14 @@ from imgproxy.pipeline.values import Estimate, Raster, State, area, output
 
 NAME = "faceblur"
 # Lower than facedetect's 0.6: a face left uncovered costs more than a blurred patch of wall. On
-# faces-dev 0.45 covers 77% of the faces of 20 px or wider (0.5: 73%, 0.6: 64%, 0.35: 81%) for
-# 239 false covers over 378 photos (0.5: 157, 0.6: 52, 0.35: 504): below 0.45 each face gained
-# costs four to eleven false covers.
+# faces-dev 0.45 covers 87% of the faces of 20 px or wider (0.5: 86%, 0.6: 82%, 0.35: 88%) for
+# 86 false covers over 378 photos (0.5: 70, 0.6: 32, 0.35: 129): below 0.45 each face gained
+# costs 2.6 to 4.2 false covers (`bench/eval_cover.py`).
 MIN_SCORE = 0.45
 # A turned orientation's faces are added when its best face scores this much. The rotation search
 # reads faces into texture four times over, and taking its best orientation instead of the
-# upright faces (detect's rotate=True alone) covers fewer faces on faces-dev (73% against 77%)
-# and more photos without people (8 of 18 against 5).
+# upright faces (detect's rotate=True alone) covered fewer faces on faces-dev (73% against 77%)
+# and more photos without people (8 of 18 against 5), measured before YuNet's fine search.
 TURNED_SCORE = 0.7
 # Pixels the detectors may see in a still image's upright search (some 100-200 ns each, the cost of
 # 200 MediaPipe passes). Faces from 12 px wide would have YuNet see a 4000x3000 photo at twice its
