@@ -23,7 +23,7 @@ from PIL import Image
 from imgproxy.faces import yunet
 from imgproxy.faces.box import Box
 from imgproxy.imaging.decode import as_rgb
-from imgproxy.imaging.resize import Size
+from imgproxy.imaging.resize import Size, model_input
 
 if TYPE_CHECKING:
     from mediapipe.python.solution_base import SolutionBase
@@ -203,7 +203,7 @@ def whole_pass(image: Image.Image) -> list[Face]:
     """Faces MediaPipe finds in the whole of `image` (RGB) seen at MODEL_SIDE, in image pixels."""
     scale = MODEL_SIDE / max(image.size)
     out = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    pixels = np.asarray(image.resize(out, Image.Resampling.BILINEAR, reducing_gap=2.0))
+    pixels = np.asarray(model_input(image, out))
     result = _detector().process({"image": pixels})
     faces = []
     for detection in result.detections or ():

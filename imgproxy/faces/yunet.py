@@ -20,7 +20,7 @@ from PIL import Image
 from yuface.yuface import detect as _detect
 
 from imgproxy.faces.box import Box
-from imgproxy.imaging.resize import Size
+from imgproxy.imaging.resize import Size, model_input
 
 # The width, in pixels of the image YuNet sees, that the narrowest face wanted is given. YuNet's
 # recall on faces-dev is 0.87 for faces 25-30 px wide, 0.63 at 16-20 and falls off below; the
@@ -43,7 +43,7 @@ def find(image: Image.Image, scale: float) -> list[tuple[Box, float, dict[str, t
     """Faces in `image` (RGB) seen `scale` times its size: box and keypoints in `image`'s pixels,
     both in MediaPipe's style, and the score on MediaPipe's scale (those under its 0.3 left out)."""
     size = search_size(image.size, scale)
-    seen = image if size == image.size else image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    seen = model_input(image, size)
     bgr = np.ascontiguousarray(np.asarray(seen)[:, :, ::-1])
     sx, sy = image.width / size[0], image.height / size[1]
     faces = []
