@@ -6,7 +6,9 @@ Sources: a landscape L, a portrait P and a small S that every bound here is larg
 
 from fractions import Fraction
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from imgproxy.errors import BadRequest
 from imgproxy.imaging.resize import (
@@ -19,6 +21,7 @@ from imgproxy.imaging.resize import (
     Region,
     check_output,
     imageview2,
+    model_input,
     parse_thumbnail,
     rotated_size,
     round_half_up,
@@ -227,3 +230,14 @@ def test_check_output_names_the_argument():
         check_output("imageMogr2", "thumbnail/6000x", (6000, 5000), 1, 9999, 25_000_000)
     with pytest.raises(BadRequest, match=r"gives 1000x1000 x 30 frames, over the limit of 25 MP"):
         check_output("imageMogr2", "thumbnail/1000x", (1000, 1000), 30, 9999, 25_000_000)
+
+
+def test_a_model_input_is_the_image_at_the_models_size_with_its_colours_averaged() -> None:
+    # Stripes one pixel wide: a shrink that skipped pixels would come out all black or all white
+    # (127.5 off the mean); box averages over an odd count of stripes leave a fifth of that.
+    stripes = Image.new("L", (1000, 750))
+    stripes.putdata([255 * (x % 2) for _ in range(750) for x in range(1000)])
+    seen = model_input(stripes, (192, 144))
+    assert seen.size == (192, 144)
+    assert np.abs(np.asarray(seen, dtype=float) - 127.5).max() < 32
+    assert model_input(stripes, stripes.size) is stripes
