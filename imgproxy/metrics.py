@@ -46,9 +46,9 @@ DETECTION = Histogram(
 )
 DETECTOR_PASSES = Histogram(
     "imgproxy_detector_passes",
-    "Detector runs per detection asked for: MediaPipe's pass and YuNet's fine search, per orientation tried; "
+    "Detector runs per detection asked for: MediaPipe's pass and YuNet's coarse and fine runs, per orientation tried; "
     "0 when the detection cache answered.",
-    buckets=(0, 1, 2, 4, 6, 8),
+    buckets=(0, 1, 2, 3, 4, 8, 12),
 )
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 from imgproxy.faces import yunet
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import (
+    COARSE_STEP,
     COMPANION_FACE,
     FINE_FACE,
     KEYPOINT_NAMES,
@@ -27,6 +28,7 @@ from imgproxy.faces.detect import (
     detect,
     detection_scale,
     merge,
+    plan_coarse_search,
     plan_fine_search,
     search_pixels,
     unrotate_point,
@@ -79,13 +81,13 @@ def group() -> tuple[Image.Image, list[Box], list[int]]:
 def test_a_small_image_with_big_faces_needs_only_the_whole_image_pass() -> None:
     # MediaPipe's pass over a 400x300 image sees a face of 60 px at 29 model px: trusted.
     assert whole_pass_smallest((400, 300)) == pytest.approx(FINE_FACE * 400 / MODEL_SIDE)
-    assert plan_fine_search((400, 300), 60, widest=0, min_face_ratio=0) is None
+    assert plan_fine_search(60, widest=0, min_face_ratio=0, covered=whole_pass_smallest((400, 300))) is None
     assert search_pixels((400, 300), 60) == MODEL_SIDE * MODEL_SIDE
 
 
 @pytest.mark.parametrize("size, min_face", [((400, 300), 16), ((1000, 750), 15), ((4000, 3000), 62.5), ((300, 1200), 16)])
 def test_yunet_sees_the_smallest_wanted_face_at_its_trusted_width(size: tuple[int, int], min_face: float) -> None:
-    scale = plan_fine_search(size, min_face, widest=0, min_face_ratio=0)
+    scale = plan_fine_search(min_face, widest=0, min_face_ratio=0, covered=whole_pass_smallest(size))
     assert scale is not None and min_face * scale == pytest.approx(YUNET_FACE)
     seen = search_size(size, scale)
     assert search_pixels(size, min_face) == MODEL_SIDE * MODEL_SIDE + seen[0] * seen[1]
@@ -104,12 +106,43 @@ def test_a_search_for_faces_near_the_largest_runs_yunet_on_a_smaller_image() -> 
     """A portrait a quarter of a 1920x1440 frame wide, decoded at 1/2: a 100 px face on the whole
     image, so facecrop2 (faces of 0.45 of its width and up) has YuNet see its 45 px faces at
     COMPANION_FACE."""
-    size = (960, 720)
-    everything = plan_fine_search(size, automatic_min_face((1920, 1440)) / 2, widest=100, min_face_ratio=0)
-    near = plan_fine_search(size, automatic_min_face((1920, 1440)) / 2, widest=100, min_face_ratio=0.45)
+    covered = whole_pass_smallest((960, 720))
+    searched = automatic_min_face((1920, 1440)) / 2
+    everything = plan_fine_search(searched, widest=100, min_face_ratio=0, covered=covered)
+    near = plan_fine_search(searched, widest=100, min_face_ratio=0.45, covered=covered)
     assert near == pytest.approx(COMPANION_FACE / 45) and everything is not None and near < everything
     # A face of 200 px: every face of 90 px and up is the whole-image pass's to find.
-    assert plan_fine_search(size, 15, widest=200, min_face_ratio=0.45) is None
+    assert plan_fine_search(15, widest=200, min_face_ratio=0.45, covered=covered) is None
+
+
+def test_companions_of_an_unmeasured_face_are_looked_for_coarsely_first() -> None:
+    """A group photo of small faces decoded at 960x640: the whole-image pass trusts faces from 80
+    px and finds none, so facecrop2 first has YuNet look for faces from COARSE_STEP times 16 px."""
+    covered = whole_pass_smallest((960, 640))
+    coarse = plan_coarse_search(16, widest=0, min_face_ratio=0.45, covered=covered)
+    assert coarse == pytest.approx(YUNET_FACE / (COARSE_STEP * 16))
+    # The coarse run found a 50 px face: its 22.5 px companions are searched at COMPANION_FACE...
+    after = YUNET_FACE / coarse
+    assert plan_fine_search(16, widest=50, min_face_ratio=0.45, covered=after) == pytest.approx(COMPANION_FACE / 22.5)
+    # ...a 100 px face's need no finer run, and without a face every face from 16 px is searched.
+    assert plan_fine_search(16, widest=100, min_face_ratio=0.45, covered=after) is None
+    assert plan_fine_search(16, widest=0, min_face_ratio=0.45, covered=after) == pytest.approx(YUNET_FACE / 16)
+    # No coarse run when every face is wanted, when the widest face is known, or when the
+    # whole-image pass already covers the coarse run's faces.
+    assert plan_coarse_search(16, widest=0, min_face_ratio=0, covered=covered) is None
+    assert plan_coarse_search(16, widest=120, min_face_ratio=0.45, covered=covered) is None
+    assert plan_coarse_search(16, widest=0, min_face_ratio=0.45, covered=whole_pass_smallest((400, 300))) is None
+
+
+def test_facecrop2_finds_a_group_of_small_faces_in_three_runs(group: tuple[Image.Image, list[Box], list[int]]) -> None:
+    """No face is wide enough for the whole-image pass to trust: the coarse run finds the 80 px one,
+    and the fine run its companions from 36 px."""
+    image, spots, sizes = group
+    found = detect(image, DetectOptions(min_score=0.45, min_face_ratio=0.45))
+    assert found.passes == 3
+    for spot, size in zip(spots, sizes, strict=True):
+        if size >= 0.45 * 80:
+            assert any(holds(spot, face) for face in found.faces), f"the {size} px face"
 
 
 def test_facecrop2s_search_on_a_quarter_frame_portrait_runs_two_passes() -> None:

@@ -5,8 +5,10 @@ MediaPipe's model sees a 192x192 input: one pass over the whole image finds the 
 six keypoints each, but shrinks small faces below what it can find. For those, YuNet (`yunet`),
 a fully convolutional detector, runs once over the whole image at the scale where the smallest
 face wanted is YUNET_FACE pixels wide; its answers are put in MediaPipe's box style and score
-scale. `plan_fine_search` decides from the image size and the faces wanted whether and at what
-scale it runs. Detections of both are merged by non-maximum suppression.
+scale. `plan_fine_search` decides from the faces wanted and those found whether and at what scale
+it runs; when only the companions of the widest face are wanted and the whole-image pass found no
+face to measure them by, `plan_coarse_search` has YuNet look for larger faces first. Detections of
+all runs are merged by non-maximum suppression.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ MIN_SEARCHED_FACE = 12
 # pass found are rarely that narrow. facecrop2 on faces-dev holds the largest face in 88.9% of
 # crops either way (`bench/crop_eval.py`); at 12 MP its detection takes 22 ms instead of 28.
 COMPANION_FACE = 16
+# The coarse YuNet run (`plan_coarse_search`) looks for faces this many times as wide as the
+# narrowest searched: at a sixth of the fine search's cost.
+COARSE_STEP = 2.5
 # Detections of two passes overlapping this much are one face.
 MERGE_IOU = 0.3
 # With the rotation search, an orientation whose best face scores this much ends the search.
@@ -95,7 +100,10 @@ class Detection:
 
 
 # MediaPipe's FaceDetectionFullRange graph, spelled out: the packaged one keeps its own score
-# threshold of 0.6 whatever `min_detection_confidence` says, which hides the weaker faces.
+# threshold of 0.6 whatever `min_detection_confidence` says, which hides the weaker faces. XNNPACK
+# keeps its default single thread: the worker pool already runs one detection per core. Two threads
+# make a lone pass 30% faster but, under load, cut uncached facecrop2 answers (`bench/load.py`) from
+# 119 to 7 a second.
 GRAPH = """
 input_stream: "IMAGE:image"
 output_stream: "DETECTIONS:detections"
@@ -148,17 +156,32 @@ def whole_pass_smallest(size: Size) -> float:
     return FINE_FACE * max(size) / MODEL_SIDE
 
 
-def plan_fine_search(size: Size, searched: float, widest: float, min_face_ratio: float) -> float | None:
-    """The scale YuNet sees an image of `size` at, or None when the whole-image pass suffices.
+def plan_coarse_search(searched: float, widest: float, min_face_ratio: float, covered: float) -> float | None:
+    """The scale of a first, coarser YuNet run, or None when it cannot spare anything.
+
+    When only the companions of the widest face are wanted (`min_face_ratio`) but the whole-image
+    pass, trusted from `covered` pixels wide, found no face to measure them by (a group photo of
+    small faces), a run that finds faces from COARSE_STEP times `searched` costs a fraction of the
+    fine search, and the widest face it finds often makes the fine search coarser or needless.
+    """
+    face = COARSE_STEP * searched
+    if not min_face_ratio or widest or face >= covered:
+        return None
+    return yunet.YUNET_FACE / face
+
+
+def plan_fine_search(searched: float, widest: float, min_face_ratio: float, covered: float) -> float | None:
+    """The scale YuNet sees the image at, or None when the passes so far suffice.
 
     Faces from `searched` pixels wide are wanted; with `min_face_ratio`, only those at least that
-    fraction of `widest` (the widest face the whole-image pass found), which spares a portrait the
-    fine search. The scale makes the narrowest face wanted YUNET_FACE pixels wide in YuNet's input,
-    or COMPANION_FACE when the widest face decides it.
+    fraction of `widest` (the widest face found so far), which spares a portrait the fine search.
+    The passes so far are trusted for faces from `covered` pixels wide. The scale makes the
+    narrowest face wanted YUNET_FACE pixels wide in YuNet's input, or COMPANION_FACE when the
+    widest face decides it.
     """
     companions = min_face_ratio * widest
     needed = max(searched, companions)
-    if needed >= whole_pass_smallest(size):
+    if needed >= covered:
         return None
     return (COMPANION_FACE if companions > searched else yunet.YUNET_FACE) / needed
 
@@ -166,7 +189,7 @@ def plan_fine_search(size: Size, searched: float, widest: float, min_face_ratio:
 def search_pixels(size: Size, min_face: float) -> int:
     """Pixels the detectors see when an image of `size` is searched for every face at least
     `min_face` wide (what a search costs: both run some 100-200 ns a pixel here)."""
-    scale = plan_fine_search(size, max(min_face, MIN_SEARCHED_FACE), 0.0, 0.0)
+    scale = plan_fine_search(max(min_face, MIN_SEARCHED_FACE), 0.0, 0.0, whole_pass_smallest(size))
     fine = 0 if scale is None else math.prod(yunet.search_size(size, scale))
     return MODEL_SIDE * MODEL_SIDE + fine
 
@@ -223,21 +246,40 @@ def whole_pass(image: Image.Image) -> list[Face]:
 
 def find_upright(image: Image.Image, options: DetectOptions, min_face: float) -> tuple[list[Face], int]:
     """Upright faces of `image` (RGB) at least `min_face` wide, merged across both detectors, and
-    the number of detector runs."""
+    the number of detector runs.
+
+    Each detector is trusted where it sees faces well: MediaPipe's pass from `whole_pass_smallest`
+    up, YuNet below. Before each YuNet run the faces found below their run's trusted size are
+    dropped: from a few blurred model pixels their boxes are loose and their scores too high.
+    """
     smallest = whole_pass_smallest(image.size)
+    searched = max(min_face, MIN_SEARCHED_FACE)
     candidates = [Candidate(face, face.box.w >= smallest) for face in whole_pass(image)]
-    widest = max((c.face.box.w for c in candidates if c.face.score >= options.min_score), default=0.0)
-    scale = plan_fine_search(image.size, max(min_face, MIN_SEARCHED_FACE), widest, options.min_face_ratio)
-    passes = 1
+    covered, passes = smallest, 1
+    coarse = plan_coarse_search(searched, widest(candidates, options.min_score), options.min_face_ratio, covered)
+    if coarse is not None:
+        covered = yunet.YUNET_FACE / coarse
+        candidates = [c for c in candidates if c.trusted] + yunet_candidates(image, coarse, covered, smallest)
+        passes += 1
+    scale = plan_fine_search(searched, widest(candidates, options.min_score), options.min_face_ratio, covered)
     if scale is not None:
-        # Each detector is trusted where it sees faces well: MediaPipe's pass from `smallest` up,
-        # YuNet below. The pass's faces below its trusted size are dropped: from a few blurred
-        # model pixels their boxes are loose and their scores too high.
-        candidates = [c for c in candidates if c.trusted]
-        candidates += [Candidate(Face(box, score, points), box.w < smallest) for box, score, points in yunet.find(image, scale)]
-        passes = 2
+        candidates = [c for c in candidates if c.trusted] + yunet_candidates(image, scale, 0.0, smallest)
+        passes += 1
     faces = [f for f in merge(candidates) if f.score >= options.min_score and f.box.w >= min_face]
     return faces, passes
+
+
+def widest(candidates: Sequence[Candidate], min_score: float) -> float:
+    """The width of the widest trusted face scoring at least `min_score`; 0 without one."""
+    return max((c.face.box.w for c in candidates if c.trusted and c.face.score >= min_score), default=0.0)
+
+
+def yunet_candidates(image: Image.Image, scale: float, trusted_from: float, smallest: float) -> list[Candidate]:
+    """YuNet's faces in `image` seen at `scale`, trusted from `trusted_from` pixels wide up to the
+    whole-image pass's `smallest`."""
+    return [
+        Candidate(Face(box, score, points), trusted_from <= box.w < smallest) for box, score, points in yunet.find(image, scale)
+    ]
 
 
 # Pillow's transposes that turn an image clockwise by 90, 180 and 270 degrees.
