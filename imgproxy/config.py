@@ -63,6 +63,12 @@ class Settings:
         "Answer AVIF to a request whose Accept lists image/avif (preferred to WebP on a tie), when its pipeline names no"
         " format; such answers say Vary: Accept.",
     )
+    auto_rotate: bool = _setting(
+        False,
+        "Turn every image upright by its EXIF orientation before imageMogr2 and imageView2 work on it, as if each began"
+        " with auto-orient, and have imageInfo report the size as displayed. Off, as Qiniu: they work on the pixels as"
+        " stored until auto-orient, and a JPEG answer keeps the orientation tag.",
+    )
     max_source_bytes: int = _setting(20 * 2**20, "Largest original the proxy will process, in bytes (413 beyond).", minimum=1)
     max_source_pixels: int = _setting(
         50_000_000, "Largest original in pixels, read from the header before decoding (413 beyond).", minimum=1

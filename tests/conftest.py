@@ -25,7 +25,14 @@ from starlette.routing import Route
 from imgproxy.api.dialect import endpoint
 from imgproxy.samples import write_samples
 
+try:
+    from playwright.sync_api import Browser, expect, sync_playwright
+except ImportError:  # the browser fixture skips, or fails in CI
+    sync_playwright = None
+
 REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"  # Debian's: never a browser Playwright downloads
+WAIT = 60_000  # ms, for a browser: against a hang only; a slow machine must never fail a test
 FACES_DEV = REPO.parent / "shared" / "data" / "faces-dev"
 
 
@@ -228,3 +235,22 @@ def nginx_origin(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) ->
     yield Nginx(f"http://127.0.0.1:{port}", root, tmp_path / "logs" / "access.log")
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")  # not longer: Playwright's sync API keeps an event loop running, which asyncio.run refuses
+def browser() -> Iterator[Browser]:
+    missing = None
+    if sync_playwright is None:
+        missing = "playwright is not installed (pyproject's test extra)"
+    elif not os.path.exists(CHROMIUM):
+        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}; CI installs it (.ci/run)")
+        pytest.skip(missing)
+    expect.set_options(timeout=WAIT)
+    with sync_playwright() as playwright:
+        # As root (CI's container) Chromium's sandbox cannot start; the page is our own anyway.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()

@@ -176,15 +176,15 @@ def test_sdk_pipelines_chain_facecrop2_with_imageview2(proxy: Proxy):
     assert (out.format, out.size) == ("WEBP", (200, 200))
 
 
-def test_orientation_is_applied(proxy: Proxy):
-    # rotated.jpg is stored 600x512 with EXIF orientation 8: every op sees the upright 512x600.
-    response = proxy.get("/rotated.jpg?" + build_op("imageMogr2", None, thumbnail="!50p"))
-    assert decode(response.content).size == (256, 300)
-    assert proxy.get("/rotated.jpg?imageInfo").json()["width"] == 512
+def test_auto_orient_turns_the_image_upright(proxy: Proxy):
+    # rotated.jpg is stored 600x512 with EXIF orientation 8 (test_orientation.py has the rest).
+    response = proxy.get("/rotated.jpg?imageMogr2/auto-orient/thumbnail/!50p")
+    assert Image.open(io.BytesIO(response.content)).size == (256, 300)
+    assert proxy.get("/rotated.jpg?imageInfo").json()["width"] == 600
 
 
 def test_equal_pipelines_share_an_etag(proxy: Proxy, files):
-    a = proxy.get("/ops-landscape.jpg?imageMogr2/quality/80/thumbnail/!50p/auto-orient")
+    a = proxy.get("/ops-landscape.jpg?imageMogr2/quality/80/auto-orient/thumbnail/!50p")
     b = proxy.get("/ops-landscape.jpg?imageMogr2/auto-orient/thumbnail/!50p/quality/80")
     assert a.status_code == b.status_code == 200
     assert a.headers["etag"] == b.headers["etag"] and a.content == b.content
@@ -546,7 +546,7 @@ def test_errors_inside_pipelines_without_ignore_error_stop_them():
     [
         ("imageView2/2/w/200/q/75/interlace/0", "imageView2/2/w/200/q/75"),
         ("imageView2/1/h/50/w/100/format/jpeg/ignore-error/1", "imageView2/1/w/100/h/50/format/jpg/ignore-error/1"),
-        ("imageMogr2/rotate/360/gravity/South/auto-orient", "imageMogr2"),
+        ("imageMogr2/rotate/360/gravity/South/auto-orient", "imageMogr2/auto-orient"),
         (
             "imageMogr2/size-limit/1m!/blur/3x1.50/crop/10x/gravity/south",
             "imageMogr2/blur/3x1.5/crop/10x/size-limit/1024k!",  # URL order; the gravity after the crop places nothing

@@ -9,7 +9,7 @@ with a generous limit against a hang only.
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,18 +17,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Proxy, error_of, start_proxy, stop
+from conftest import WAIT, Proxy, error_of, start_proxy, stop
 
 from imgproxy.config import Settings
 from imgproxy.http.app import create_app
 
-try:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
-except ImportError:  # the browser tests skip (or fail in CI) below
-    sync_playwright = None
+with contextlib.suppress(ImportError):  # without playwright the browser fixture (conftest) skips, or fails in CI
+    from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-CHROMIUM = "/usr/bin/chromium"
-WAIT = 60_000  # ms: against a hang only; a slow machine must never fail a test
 PHONE = {"width": 390, "height": 844}
 TIMES = "\N{MULTIPLICATION SIGN}"  # as the page writes sizes, "150 TIMES 100 px"
 
@@ -179,25 +175,6 @@ def test_the_listing_is_capped(tmp_path: Path):
 
 # ---------------------------------------------------------------------------------------------
 # In the browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    missing = None
-    if sync_playwright is None:
-        missing = "playwright is not installed (pyproject's test extra)"
-    elif not os.path.exists(CHROMIUM):
-        missing = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing}; CI installs it (.ci/run)")
-        pytest.skip(missing)
-    expect.set_options(timeout=WAIT)
-    with sync_playwright() as playwright:
-        # As root (CI's container) Chromium's sandbox cannot start; the page is our own anyway.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def open_page(browser: Browser, **context: object) -> tuple[Page, list[str]]:

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from imgproxy.errors import TooLarge, Unsupported
 from imgproxy.imaging.containers import MAX_JPEG_SCANS, gif_layout, jpeg_scan_count
@@ -30,21 +30,38 @@ pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_image
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF")
 EXIF_ORIENTATION = 0x0112
 SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that turn the stored image by 90 degrees
+# What turns stored pixels of each EXIF orientation upright: Pillow's `exif_transpose` table, kept
+# here because pixels that were resized or cropped no longer carry the EXIF block it reads.
+UPRIGHTING = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass(frozen=True)
 class Header:
     format: str  # Pillow's name: JPEG, PNG, WEBP, GIF, ...
-    size: tuple[int, int]  # as displayed, after EXIF orientation
-    orientation: int
+    stored: tuple[int, int]  # the pixels' size as stored, before EXIF orientation
+    orientation: int | None  # the EXIF orientation tag (1-8); None without one
     mode: str
     frames: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """As displayed, after EXIF orientation."""
+        return oriented_size(self.stored, self.orientation or 1)
 
 
 @dataclass(frozen=True)
 class Decoded:
-    image: Image.Image  # oriented pixels, possibly reduced on load
-    full_size: tuple[int, int]  # the oriented size of the original at full resolution
+    image: Image.Image  # oriented pixels (unless decoded as stored), possibly reduced on load
+    full_size: tuple[int, int]  # the size of the original at full resolution, oriented as `image`
+    orientation: int = 1  # the EXIF orientation `image` still needs to show upright; 1: upright
 
     @property
     def scale(self) -> float:
@@ -77,30 +94,39 @@ def open_checked(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
-def orientation_of(image: Image.Image) -> int:
+def orientation_of(image: Image.Image) -> int | None:
+    """The EXIF orientation tag of an opened image; None without one, or with a value outside 1-8."""
     try:
-        value = image.getexif().get(EXIF_ORIENTATION, 1)
+        value = image.getexif().get(EXIF_ORIENTATION)
     except Exception:  # a broken EXIF block must not make a readable image unreadable
-        return 1
-    return value if value in range(1, 9) else 1
+        return None
+    return value if value in range(1, 9) else None
+
+
+def oriented_size(stored: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """The size of `stored`-sized pixels shown with EXIF `orientation`."""
+    return (stored[1], stored[0]) if orientation in SWAPS_AXES else stored
+
+
+def turn_upright(image: Image.Image, orientation: int) -> Image.Image:
+    """Stored pixels of EXIF `orientation` turned and mirrored as a viewer shows them."""
+    return image.transpose(UPRIGHTING[orientation]) if orientation in UPRIGHTING else image
 
 
 def read_header(data: bytes, max_pixels: int) -> Header:
     image = open_checked(data, max_pixels)
-    orientation = orientation_of(image)
-    width, height = image.size
-    size = (height, width) if orientation in SWAPS_AXES else (width, height)
-    return Header(image.format or "", size, orientation, image.mode, getattr(image, "n_frames", 1))
+    return Header(image.format or "", image.size, orientation_of(image), image.mode, getattr(image, "n_frames", 1))
 
 
-def decode(data: bytes, max_pixels: int, min_scale: float = 1.0) -> Decoded:
-    """Decode and orient `data`, at the smallest JPEG DCT scale that keeps `min_scale` of the pixels.
+def decode(data: bytes, max_pixels: int, min_scale: float = 1.0, *, as_stored: bool = False) -> Decoded:
+    """Decode `data`, at the smallest JPEG DCT scale that keeps `min_scale` of the pixels, and turn
+    it upright by its EXIF orientation unless `as_stored` (the orientation is then left for later).
 
     Pillow's `draft` lets libjpeg skip 1/2, 3/4 or 7/8 of the work for a 12 MP photo when the
     caller needs only a fraction of its pixels; other formats decode at full size.
     """
     image = open_checked(data, max_pixels)
-    orientation = orientation_of(image)
+    orientation = orientation_of(image) or 1
     stored = image.size
     if min_scale < 1 and image.format in ("JPEG", "MPO"):  # MPO: a camera JPEG with a second picture
         image.draft("RGB", (max(1, math.ceil(stored[0] * min_scale)), max(1, math.ceil(stored[1] * min_scale))))
@@ -108,10 +134,9 @@ def decode(data: bytes, max_pixels: int, min_scale: float = 1.0) -> Decoded:
         image.load()
     except Exception as exc:
         raise Unsupported(f"image data is truncated or corrupt: {exc}") from None
-    if orientation != 1:
-        image = ImageOps.exif_transpose(image)
-    full_size = (stored[1], stored[0]) if orientation in SWAPS_AXES else stored
-    return Decoded(image, full_size)
+    if as_stored:
+        return Decoded(image, stored, orientation)
+    return Decoded(turn_upright(image, orientation), oriented_size(stored, orientation))
 
 
 def as_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:

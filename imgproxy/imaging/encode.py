@@ -9,7 +9,7 @@ from typing import Any
 from PIL import Image, JpegImagePlugin
 
 from imgproxy.errors import Unsupported
-from imgproxy.imaging.decode import as_rgb
+from imgproxy.imaging.decode import EXIF_ORIENTATION, as_rgb
 from imgproxy.imaging.frames import ANIMATED, Animation
 
 # Every format read is written too, so a source keeps its format when no `format` is asked (as Qiniu).
@@ -45,11 +45,19 @@ AVIF_SPEED = 9
 ANNEX_K_LUMINANCE_SUM = 3688
 
 
-def encode(image: Image.Image, format: str, quality: int, progressive: bool = False, animation: Animation | None = None) -> bytes:
-    """`image`, or every frame of `animation`, written as `format`: without EXIF (the pixels are
-    already oriented) or the source's comment (Pillow would copy a JPEG's or GIF's, which may name
-    a camera or a person), keeping the colour profile. `quality` counts for JPEG, WebP and AVIF,
-    `progressive` for JPEG; a JPEG, BMP, TIFF or AVIF of an animation is its first frame.
+def encode(
+    image: Image.Image,
+    format: str,
+    quality: int,
+    progressive: bool = False,
+    animation: Animation | None = None,
+    orientation: int = 1,
+) -> bytes:
+    """`image`, or every frame of `animation`, written as `format`: without the source's EXIF or
+    comment (Pillow would copy a JPEG's or GIF's, which may name a camera, a place or a person),
+    keeping the colour profile. A JPEG whose pixels are not upright gets an EXIF block of one tag,
+    its `orientation`, so viewers turn it. `quality` counts for JPEG, WebP and AVIF, `progressive`
+    for JPEG; a JPEG, BMP, TIFF or AVIF of an animation is its first frame.
     """
     icc = image.info.get("icc_profile")
     frames = list(animation.frames) if animation is not None and format in ANIMATED else [image]
@@ -60,6 +68,10 @@ def encode(image: Image.Image, format: str, quality: int, progressive: bool = Fa
         # bytes at q75, up to 40% at the low qualities size-limit goes down to. The price is a second
         # pass over the coefficients, about 4 ms more per megapixel (README, Benchmarks).
         options = {"quality": quality, "progressive": progressive, "optimize": True, "icc_profile": icc, "comment": b""}
+        if orientation != 1:
+            exif = Image.Exif()
+            exif[EXIF_ORIENTATION] = orientation
+            options["exif"] = exif.tobytes()
     elif format == "WEBP":
         frames = [
             frame if frame.mode in ("RGB", "RGBA") else frame.convert("RGBA" if "A" in frame.getbands() else "RGB")

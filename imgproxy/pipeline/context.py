@@ -10,7 +10,7 @@ from imgproxy.deadline import Deadline
 from imgproxy.errors import BadRequest
 from imgproxy.faces.detect import Detection, DetectOptions, detection_scale
 from imgproxy.faces.finder import FaceFinder
-from imgproxy.imaging.decode import Decoded, decode, read_header
+from imgproxy.imaging.decode import Decoded, Header, decode, read_header
 from imgproxy.imaging.encode import CONTENT_TYPES, jpeg_quality
 from imgproxy.imaging.frames import ANIMATED, MAX_FRAMES, read_animation
 from imgproxy.imaging.resize import Size, resizable
@@ -40,22 +40,41 @@ class OverFrameLimit(BadRequest):
     on unchanged; an op that must not show the original (faceblur) refuses it as a 400 instead."""
 
 
-def image_size(state: State, ctx: Context, op: str) -> Size:
-    """The oriented size of the image in `state`, read from the header when not yet decoded."""
+def image_size(state: State, ctx: Context, op: str, *, as_stored: bool = False) -> Size:
+    """The size of the image in `state` as displayed, or `as_stored` (before the EXIF orientation
+    a Qiniu op has not applied yet), read from the header when not yet decoded."""
     if isinstance(state, Raster):
-        return state.image.size
+        return state.image.size if as_stored else state.upright_size
     if isinstance(state, Encoded):
-        return read_header(state.data, ctx.settings.max_source_pixels).size
+        header = read_header(state.data, ctx.settings.max_source_pixels)
+        return header.stored if as_stored and stored_orientation(header) != 1 else header.size
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
 
 
+def pending_orientation(state: State, ctx: Context) -> int:
+    """The EXIF orientation the pixels of `state` as stored need to show upright; 1 for JSON."""
+    if isinstance(state, Raster):
+        return state.orientation
+    if isinstance(state, Encoded):
+        return stored_orientation(read_header(state.data, ctx.settings.max_source_pixels))
+    return 1
+
+
+def stored_orientation(header: Header) -> int:
+    """The orientation a decode `as_stored` leaves to apply: an animation's frames are always
+    decoded upright."""
+    return 1 if header.frames > 1 and header.format in ANIMATED else header.orientation or 1
+
+
 def load(state: State, ctx: Context, op: str, min_scale: float = 1.0, reuse: Decoded | None = None) -> Decoded:
-    """The pixels of `state`, decoded with at least `min_scale` of the original's resolution:
-    `reuse` (an earlier decode of the same state) when it is fine enough, else a new decode."""
+    """The upright pixels of `state`, decoded with at least `min_scale` of the original's
+    resolution: `reuse` (an earlier decode of the same state) when it is fine enough, else a new
+    decode."""
     if reuse is not None and reuse.scale >= min_scale:
         return reuse
     if isinstance(state, Raster):
-        return Decoded(state.image, state.image.size)
+        image = state.oriented().image
+        return Decoded(image, image.size)
     if isinstance(state, Encoded):
         return decode(state.data, ctx.settings.max_source_pixels, min_scale)
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
@@ -72,15 +91,16 @@ def find_faces(state: State, ctx: Context, full: Size, options: DetectOptions, *
     return decoded, detection
 
 
-def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> Raster:
+def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0, *, as_stored: bool = False) -> Raster:
     """`state` as pixels for the image ops: every frame of an animation, in a mode they can all work
-    on, and the source's format and JPEG quality (Qiniu's default output format, and quality cap).
+    on, and the source's format and JPEG quality (Qiniu's default output format, and quality cap);
+    upright, or `as_stored` with the orientation left to apply.
 
     A still JPEG is decoded with at least `min_scale` of its resolution, so callers size their
     geometry on `image_size` and scale it to the decoded pixels (see `resize.resample`).
     """
     if isinstance(state, Raster):
-        return state
+        return state if as_stored else state.oriented()
     if isinstance(state, Encoded):
         header = read_header(state.data, ctx.settings.max_source_pixels)
         # MPO: a camera JPEG with a second picture; HEIC: a phone's photo, which browsers cannot show.
@@ -91,7 +111,7 @@ def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0) -> 
                 raise OverFrameLimit(f"{op}: the image has {header.frames} frames, over the limit of {MAX_FRAMES}")
             animation = read_animation(state.data, ctx.settings.max_source_pixels, ctx.deadline.check)
             return Raster(animation.frames[0], format, ctx.settings.quality, animation=animation)
-        image = resizable(decode(state.data, ctx.settings.max_source_pixels, min_scale).image)
+        decoded = decode(state.data, ctx.settings.max_source_pixels, min_scale, as_stored=as_stored)
         quality = (jpeg_quality(state.data) if format == "JPEG" else None) or ctx.settings.quality
-        return Raster(image, format, quality)
+        return Raster(resizable(decoded.image), format, quality, orientation=decoded.orientation)
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")

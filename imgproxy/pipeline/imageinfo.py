@@ -1,5 +1,11 @@
-"""imageInfo: Qiniu's `{"size", "format", "width", "height", "colorModel"}` (+ `frameNumber` for a GIF),
-read from the header without decoding the pixels."""
+"""imageInfo: Qiniu's `{"size", "format", "width", "height", "colorModel"}` (+ `frameNumber` for a GIF,
+`orientation` for an image with an EXIF orientation tag), read from the header without decoding
+the pixels.
+
+As Qiniu's, width and height are the pixels' as stored: a phone's portrait stored on its side with
+orientation `Right-top` reports its width larger than its height. With IMGPROXY_AUTO_ROTATE they
+are the size as displayed, which every image op then works on.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,12 @@ from PIL import Image
 from imgproxy.errors import BadRequest
 from imgproxy.imaging.decode import open_checked, read_header
 from imgproxy.pipeline.context import Context
+from imgproxy.pipeline.exif import NAMED_VALUES
 from imgproxy.pipeline.options import read_options
 from imgproxy.pipeline.values import Document, Encoded, Estimate, Raster, State
 
 NAME = "imageInfo"
+ORIENTATIONS = NAMED_VALUES["Orientation"]  # libexif's words, as Qiniu answers them: "Top-left", "Right-top"...
 # A HEIF is named for the HEVC coding inside it: the only one this proxy decodes, and what phones write.
 FORMATS = {
     "JPEG": "jpeg",
@@ -57,15 +65,18 @@ class ImageInfo:
         if not isinstance(encoded, Encoded):
             raise BadRequest(f"{NAME}: needs an image, but the op before it answers JSON")
         header = read_header(encoded.data, ctx.settings.max_source_pixels)
-        body = {
+        width, height = header.size if ctx.settings.auto_rotate else header.stored
+        body: dict[str, object] = {
             "size": len(encoded.data),
             "format": FORMATS.get(header.format, header.format.lower()),
-            "width": header.size[0],
-            "height": header.size[1],
+            "width": width,
+            "height": height,
             "colorModel": color_model(open_checked(encoded.data, ctx.settings.max_source_pixels)),
         }
         if header.format == "GIF":
             body["frameNumber"] = header.frames
+        if header.orientation is not None:
+            body["orientation"] = ORIENTATIONS[header.orientation]
         return Document(body)
 
 

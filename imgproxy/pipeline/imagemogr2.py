@@ -7,8 +7,12 @@ size-limit, and background (the colour of rotate's corners, of extent's canvas a
 transparent pixels). `ImageMogr2.stages` folds the steps into the resamples and pixel steps that
 make the answer, from sizes alone, so the work estimate and the output limits follow the same order.
 
-`auto-orient` is accepted and always in effect: decoding applies the EXIF orientation, and answers
-carry no EXIF, so an unoriented answer would show turned in every browser.
+As Qiniu's, the steps work on the pixels as stored until `auto-orient`, a step that turns them
+upright by the EXIF orientation where it stands (Qiniu documents that it acts in order, and
+advises it first). A JPEG answer whose pixels are not upright keeps the orientation tag, so a
+browser shows it as Qiniu's; `strip` drops the tag with the rest of the metadata, as Qiniu's does,
+and other formats are written upright. IMGPROXY_AUTO_ROTATE=1 turns every image upright first; so
+does a face gravity, since faces are found upright.
 
 `gravity/face` and `gravity/faces` are extensions (Qiniu has no such gravity): the crop is centred
 on the faces (`place_on_faces`, which imageView2's modes 1 and 5 share), or on the image when
@@ -32,6 +36,7 @@ from PIL import Image, ImageCms, ImageColor, ImageFilter
 from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Box
 from imgproxy.faces.crop import FaceChoice, crop_window, padded
+from imgproxy.imaging.decode import oriented_size, turn_upright
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
 from imgproxy.imaging.resize import (
     GRAVITIES,
@@ -46,15 +51,15 @@ from imgproxy.imaging.resize import (
     resample,
     rotated_size,
 )
-from imgproxy.pipeline.context import Context, image_size, load_raster
+from imgproxy.pipeline.context import Context, image_size, load_raster, pending_orientation
 from imgproxy.pipeline.framing import CropOptions, frame
 from imgproxy.pipeline.options import MAX_SIDE, Quality, read_choice, read_flag, read_int, read_quality, read_size
 from imgproxy.pipeline.values import Encoded, Estimate, Raster, State, area, output
 
 NAME = "imageMogr2"
-STEPS = ("thumbnail", "gravity", "crop", "rotate", "blur", "sharpen", "extent")
+STEPS = ("auto-orient", "thumbnail", "gravity", "crop", "rotate", "blur", "sharpen", "extent")
 SETTINGS = ("format", "interlace", "quality", "background", "size-limit", "ignore-error")
-FLAGS = ("auto-orient", "strip")
+FLAGS = ("auto-orient", "strip")  # take no value
 # Documented by Qiniu and refused by name rather than as unknown arguments: cgif and minsize act on
 # the GIF encoding and the input size, which this proxy leaves to format and its own limits.
 REFUSED = {
@@ -156,6 +161,34 @@ class Rotate:
 
 
 @dataclass(frozen=True)
+class AutoOrient:
+    """`auto-orient` as written in the URL: which turn it makes depends on the image (`Orient`)."""
+
+    def text(self) -> str:
+        return "auto-orient"
+
+
+@dataclass(frozen=True)
+class Orient:
+    """`auto-orient` on an image whose pixels still need EXIF `orientation` to show upright."""
+
+    orientation: int
+
+    @property
+    def passes(self) -> int:
+        return int(self.orientation != 1)
+
+    def text(self) -> str:
+        return "auto-orient"
+
+    def size(self, before: Size) -> Size:
+        return oriented_size(before, self.orientation)
+
+    def apply(self, image: Image.Image) -> Image.Image:
+        return turn_upright(image, self.orientation)
+
+
+@dataclass(frozen=True)
 class Extent:
     """`extent/<W>x<H>`: the image on a WxH canvas of `fill`, placed by the gravity in effect (a
     face gravity places it in the centre), cut where it is larger: ImageMagick's -extent."""
@@ -202,8 +235,8 @@ class Cropping:
         return f"crop/{self.crop.text()}"
 
 
-PixelStep = Rotate | Blur | Sharpen | Extent
-Step = Thumbnailing | Cropping | PixelStep
+PixelStep = Orient | Rotate | Blur | Sharpen | Extent
+Step = AutoOrient | Thumbnailing | Cropping | Rotate | Blur | Sharpen | Extent
 
 
 @dataclass(frozen=True)
@@ -272,9 +305,20 @@ class ImageMogr2:
             parts += ["ignore-error", "1"]
         return "/".join(parts)
 
-    def stages(self, src: Size) -> list[Stage]:
+    @property
+    def finds_faces(self) -> bool:
+        return any(isinstance(step, Cropping) and step.gravity in FACE_GRAVITIES for step in self.steps)
+
+    def works_as_stored(self, auto_rotate: bool) -> bool:
+        """Whether the steps start on the pixels as stored: not when every image is turned upright
+        first, nor when faces are looked for, nor when auto-orient comes first anyway."""
+        starts_upright = bool(self.steps) and isinstance(self.steps[0], AutoOrient)
+        return not (auto_rotate or self.finds_faces or starts_upright)
+
+    def stages(self, src: Size, orientation: int = 1) -> list[Stage]:
         """The steps as the stages that make pixels, from sizes alone: thumbnails and crops in a row
         fold into one resample (`thumbnail/300x/crop/200x200` scales only the pixels it keeps).
+        `orientation` is what the input's pixels need to show upright, which auto-orient applies.
 
         The first stage is always a resample of the input, which decides the scale it is decoded
         at. A face gravity's crop is centred here: the faces move it (`apply`) but never resize it;
@@ -289,8 +333,11 @@ class ImageMogr2:
                 stages.append(current)
             return Resample.start(base, current.argument)
 
-        for step in self.steps:
+        for written in self.steps:
             size = current.region.size
+            step = Orient(orientation) if isinstance(written, AutoOrient) else written
+            if isinstance(written, AutoOrient):
+                orientation = 1
             if isinstance(step, Thumbnailing):
                 current = replace(current, region=current.region.resized(step.thumbnail.size(size)), argument=step.text())
             elif isinstance(step, Cropping):
@@ -315,7 +362,7 @@ class ImageMogr2:
         if before.size is None:
             return before
         try:
-            stages = self.stages(before.size)
+            stages = self.stages(before.size)  # whatever the orientation, each stage's area is the same
         except BadRequest:
             return before  # the op answers its error, or passes its input on
         after, reads = before, area(before.size)
@@ -331,11 +378,12 @@ class ImageMogr2:
 
     def apply(self, state: State, ctx: Context) -> State:
         settings = ctx.settings
-        src = image_size(state, ctx, NAME)
-        stages = self.stages(src)
+        as_stored = self.works_as_stored(settings.auto_rotate)
+        src = image_size(state, ctx, NAME, as_stored=as_stored)
+        stages = self.stages(src, pending_orientation(state, ctx) if as_stored else 1)
         first = stages[0]
         assert isinstance(first, Resample)
-        raster = load_raster(state, ctx, NAME, min(1.0, first.region.scale))
+        raster = load_raster(state, ctx, NAME, min(1.0, first.region.scale), as_stored=as_stored)
         limits = (settings.max_output_side, settings.max_output_pixels)
         size = src
         for stage in stages:  # every size the steps make, before any of them is made
@@ -353,13 +401,15 @@ class ImageMogr2:
                     region, notes = place_on_faces(input, ctx, stage.base, scaled, region, options, op=NAME)
                     raster = replace(raster, notes={**raster.notes, **notes})
                 raster = raster.map(partial(resample, region=region, full=stage.base), ctx.deadline)
+            elif isinstance(stage, Orient):
+                raster = raster.oriented()
             else:
                 raster = raster.map(stage.apply, ctx.deadline)
             input = raster
         if (background := self.background) is not None:
             raster = raster.map(lambda image: flatten(image, background), ctx.deadline)
-        if self.strip:
-            raster = raster.map(strip, ctx.deadline)
+        if self.strip:  # the orientation tag goes with the metadata: the pixels show as stored
+            raster = replace(raster.map(strip, ctx.deadline), orientation=1)
         raster = output(raster, self.format, self.quality or Quality(settings.quality), self.interlace, src)
         return raster if self.size_limit is None else self.size_limit.apply(raster, state)
 
@@ -439,7 +489,7 @@ def flatten(image: Image.Image, color: Color) -> Image.Image:
 
 def strip(image: Image.Image) -> Image.Image:
     """`image` without metadata: no colour profile (pixels turned into sRGB first, so colours
-    hold), no comments. EXIF is never written anyway."""
+    hold), no comments. EXIF is never copied anyway."""
     icc = image.info.get("icc_profile")
     stripped = image.copy()
     if icc and image.mode in ("RGB", "RGBA"):
@@ -500,7 +550,9 @@ def parse(args: list[str]) -> ImageMogr2:
     steps: list[Step] = []
     gravity = "NorthWest"
     for name, value in raw:
-        if name == "gravity":
+        if name == "auto-orient":
+            steps.append(AutoOrient())
+        elif name == "gravity":
             gravity = read_choice(NAME, "gravity", value, GRAVITY_NAMES)
         elif name == "thumbnail":
             steps.append(Thumbnailing(read_thumbnail(value)))

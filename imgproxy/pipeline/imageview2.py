@@ -6,6 +6,10 @@ Modes, as Qiniu documents them (w and h bound the long and short edge in modes 0
 A missing w or h bounds nothing in modes 0 and 2 and equals the other in modes 1, 3, 4 and 5.
 The output is never larger than the source (see `resize.imageview2`).
 
+As imageMogr2 without auto-orient, it works on the pixels as stored (w is the stored width), and a
+JPEG answer keeps the EXIF orientation tag, so a browser shows it upright; IMGPROXY_AUTO_ROTATE=1
+and a face gravity work on the upright image.
+
 `gravity/<face|faces>` (modes 1 and 5, an extension: Qiniu's imageView2 has no gravity) moves the
 cut onto the faces, as imageMogr2's face gravity does; the cut keeps its size.
 """
@@ -70,9 +74,10 @@ class ImageView2:
 
     def apply(self, state: State, ctx: Context) -> State:
         settings = ctx.settings
-        src = image_size(state, ctx, NAME)
+        as_stored = not (settings.auto_rotate or self.gravity is not None)
+        src = image_size(state, ctx, NAME, as_stored=as_stored)
         region = self.region(src)
-        raster = load_raster(state, ctx, NAME, min(1.0, region.scale))
+        raster = load_raster(state, ctx, NAME, min(1.0, region.scale), as_stored=as_stored)
         bounds = "/".join(f"{key}/{value}" for key, value in (("w", self.width), ("h", self.height)) if value)
         check_output(
             NAME,

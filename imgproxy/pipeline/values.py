@@ -13,6 +13,7 @@ from typing import Any
 from PIL import Image
 
 from imgproxy.deadline import Deadline
+from imgproxy.imaging.decode import oriented_size, turn_upright
 from imgproxy.imaging.encode import CONTENT_TYPES, LOSSY, encode, within
 from imgproxy.imaging.frames import ANIMATED, Animation
 from imgproxy.imaging.resize import Size
@@ -33,13 +34,16 @@ class Encoded:
 
 @dataclass(frozen=True)
 class Raster:
-    """Decoded, oriented pixels and how to write them out."""
+    """Decoded pixels and how to write them out."""
 
     image: Image.Image
     format: str  # Pillow format name of the answer: JPEG, PNG, WEBP, GIF
     quality: int
     progressive: bool = False
     animation: Animation | None = None  # every frame of an animated image; `image` is the first
+    # The EXIF orientation the pixels still need to show upright (Qiniu's ops work on the pixels as
+    # stored until auto-orient); 1: upright. A JPEG answer carries it as its EXIF orientation tag.
+    orientation: int = 1
     # What the op that made the pixels says about them, answered as headers with IMGPROXY_DEBUG_HEADERS
     # (facecrop2's X-Face-Count and X-Crop-Box); later image ops keep them.
     notes: Mapping[str, str] = field(default_factory=dict)
@@ -47,6 +51,17 @@ class Raster:
     @property
     def frame_count(self) -> int:
         return 1 if self.animation is None else len(self.animation.frames)
+
+    @property
+    def upright_size(self) -> Size:
+        return oriented_size(self.image.size, self.orientation)
+
+    def oriented(self) -> Raster:
+        """This raster as a viewer shows it: `orientation` applied to its pixels. Only a still
+        image has one to apply: animations are decoded upright."""
+        if self.orientation == 1:
+            return self
+        return replace(self, image=turn_upright(self.image, self.orientation), orientation=1)
 
     def map(self, change: Callable[[Image.Image], Image.Image], deadline: Deadline) -> Raster:
         """This raster with `change` made to its image, or to every frame of its animation, the
@@ -58,8 +73,11 @@ class Raster:
         return replace(self, image=animation.frames[0], animation=animation)
 
     def encoded(self) -> Encoded:
-        data = encode(self.image, self.format, self.quality, self.progressive, self.animation)
-        return Encoded(data, CONTENT_TYPES[self.format])
+        # Only a JPEG says its orientation (browsers read the tag in JPEGs alike); other formats are
+        # written upright, which is how a browser would show them if it read theirs.
+        raster = self if self.format == "JPEG" else self.oriented()
+        data = encode(raster.image, raster.format, raster.quality, raster.progressive, raster.animation, raster.orientation)
+        return Encoded(data, CONTENT_TYPES[raster.format])
 
     def encoded_within(self, limit: int) -> Encoded:
         """Written at the highest quality up to its own that makes at most `limit` bytes (see
