@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pillow_heif
 import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
@@ -17,7 +18,7 @@ from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import Result, run
 from imgproxy.pipeline.values import Encoded
-from imgproxy.samples import background, grace_hopper, sample_files
+from imgproxy.samples import background, grace_hopper, jpeg_bytes, sample_files
 
 SAMPLES = sample_files()
 
@@ -154,6 +155,20 @@ def test_a_heic_is_answered_as_a_jpeg_browsers_can_show(hopper_heic: bytes):
         assert result.content_type == "image/jpeg", op
         assert (opened(result.body).format, opened(result.body).size) == ("JPEG", (100, 117)), op
     assert process(hopper_heic, "imageView2/2/w/100/format/webp").content_type == "image/webp"
+
+
+def test_format_heic_writes_a_heic_that_looks_like_the_source():
+    result = process(jpeg_bytes(grace_hopper()), "imageView2/2/w/200/format/heic")
+    image = opened(result.body)
+    assert (result.content_type, image.format, image.size) == ("image/heic", "HEIF", (200, 234))
+    reference = np.asarray(grace_hopper().convert("RGB").resize((200, 234)), dtype=np.float32)
+    assert float(np.abs(np.asarray(image.convert("RGB"), dtype=np.float32) - reference).mean()) < 8
+
+
+def test_size_limit_lowers_a_heics_quality_under_the_limit():
+    result = process(jpeg_bytes(grace_hopper()), "imageMogr2/format/heic/size-limit/10k")
+    assert result.content_type == "image/heic" and len(result.body) <= 10 * 1024
+    assert opened(result.body).size == (512, 600)
 
 
 # How a camera stores a photo that its orientation turns upright (Pillow's ROTATE_90 turns anticlockwise).

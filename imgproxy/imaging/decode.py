@@ -21,7 +21,7 @@ Image.MAX_IMAGE_PIXELS = None
 # container's rotation and mirroring (the EXIF orientation it leaves is 1). Its embedded thumbnails,
 # depth and auxiliary images are not parsed: nothing here uses them. One decoding thread, as for
 # AVIF in encode.py: the proxy's own pool already keeps every core busy. libheif's own security
-# limits stay on. The plugin registers a writer too, which nothing calls: encode.py knows no HEIF.
+# limits stay on. The plugin registers the writer encode.py uses for `format/heic`.
 pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False, decode_threads=1)
 
 # The formats this proxy reads, each recognised by the file's own bytes whatever its name or
