@@ -1,4 +1,4 @@
-"""Bytes vs quality of the default answers: JPEG (q75, optimized tables), WebP and AVIF (issue 14).
+"""Bytes vs quality of the default answers: JPEG (q75, optimized tables), WebP, AVIF and HEIC (issue 14).
 
     .venv/bin/python bench/format_bytes.py [--data DIR] [--limit N] [--runs 3]
 
@@ -6,8 +6,9 @@ Two representative pipelines run in-process as the server runs them (parse_pipel
 sample photos (imgproxy.samples) and on the photos of ../shared/data/faces-dev (read in place):
 `imageView2/2/w/800` (photos narrower than 800 px skipped: every faces-dev photo is) and
 `facecrop2/200x200` (photos it refuses skipped: no face, 422, or smaller than 200x200, 400).
-Each answer is made four times from the same pixels, as the server writes it for a client whose
+Each answer is made five times from the same pixels, as the server writes it for a client whose
 Accept chose a format (IMGPROXY_AUTO_WEBP/AVIF, `Context.auto_format`): as is (JPEG), WebP, AVIF,
+HEIC (never chosen by Accept: browsers other than Safari cannot show it; `format/heic` asks for it)
 and PNG, the lossless reference. For imageView2 that is byte for byte what `/format/webp` in the URL answers, and for
 facecrop2 what `|imageView2/0/format/webp` answers (checked on every photo).
 
@@ -54,8 +55,8 @@ PIPELINES = (
     ("imageView2/2/w/800", "imageView2/2/w/800/format/{}", 800),
     ("facecrop2/200x200", "facecrop2/200x200|imageView2/0/format/{}", 0),
 )
-FORMATS = {"JPEG": "jpg", "WEBP": "webp", "AVIF": "avif"}  # Pillow name: URL name
-LABELS = {"JPEG": "JPEG q75 (as is)", "WEBP": "WebP", "AVIF": "AVIF (speed 9)"}
+FORMATS = {"JPEG": "jpg", "WEBP": "webp", "AVIF": "avif", "HEIF": "heic"}  # Pillow name: URL name
+LABELS = {"JPEG": "JPEG q75 (as is)", "WEBP": "WebP", "AVIF": "AVIF (speed 9)", "HEIF": "HEIC (format/heic, x265 ultrafast)"}
 
 
 @dataclass
