@@ -461,7 +461,10 @@ def test_json_ops_need_an_image_before_them():
         ("imageView2/6/w/100", "imageView2: mode must be a whole number from 0 to 5, got '6'"),
         ("imageView2/2/w/0", "imageView2: w must be a whole number from 1 to 9999, got '0'"),
         ("imageView2/2/w/10000", "imageView2: w must be a whole number from 1 to 9999, got '10000'"),
-        ("imageView2/2/format/svg", "imageView2: format must be one of jpg, png, webp, gif, bmp, tiff, avif, heic, jpeg, got 'svg'"),
+        (
+            "imageView2/2/format/svg",
+            "imageView2: format must be one of jpg, png, webp, gif, bmp, tiff, avif, heic, jpeg, got 'svg'",
+        ),
         ("imageView2/2/q/101", "imageView2: q must be a whole number from 1 to 100, optionally followed by '!', got '101'"),
         ("imageView2/2/interlace/2", "imageView2: interlace must be 0 or 1, got '2'"),
         ("imageView2/2/x/1", "imageView2: unknown argument 'x'"),
