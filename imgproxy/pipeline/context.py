@@ -40,24 +40,22 @@ class OverFrameLimit(BadRequest):
     on unchanged; an op that must not show the original (faceblur) refuses it as a 400 instead."""
 
 
-def image_size(state: State, ctx: Context, op: str, *, as_stored: bool = False) -> Size:
-    """The size of the image in `state` as displayed, or `as_stored` (before the EXIF orientation
-    a Qiniu op has not applied yet), read from the header when not yet decoded."""
+def image_size(state: State, ctx: Context, op: str) -> Size:
+    """The size of the image in `state` as displayed, read from the header when not yet decoded."""
+    return image_view(state, ctx, op, as_stored=False)[0]
+
+
+def image_view(state: State, ctx: Context, op: str, *, as_stored: bool) -> tuple[Size, int]:
+    """The size of the image in `state` and the EXIF orientation its pixels still need to show
+    upright: as displayed (orientation 1), or `as_stored`, before the orientation a Qiniu op has not
+    applied yet. Read from the header when not yet decoded."""
     if isinstance(state, Raster):
-        return state.image.size if as_stored else state.upright_size
+        return (state.image.size, state.orientation) if as_stored else (state.upright_size, 1)
     if isinstance(state, Encoded):
         header = read_header(state.data, ctx.settings.max_source_pixels)
-        return header.stored if as_stored and stored_orientation(header) != 1 else header.size
+        orientation = stored_orientation(header) if as_stored else 1
+        return (header.stored if orientation != 1 else header.size), orientation
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
-
-
-def pending_orientation(state: State, ctx: Context) -> int:
-    """The EXIF orientation the pixels of `state` as stored need to show upright; 1 for JSON."""
-    if isinstance(state, Raster):
-        return state.orientation
-    if isinstance(state, Encoded):
-        return stored_orientation(read_header(state.data, ctx.settings.max_source_pixels))
-    return 1
 
 
 def stored_orientation(header: Header) -> int:

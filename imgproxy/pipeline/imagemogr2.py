@@ -36,7 +36,7 @@ from PIL import Image, ImageCms, ImageColor, ImageFilter
 from imgproxy.errors import BadRequest
 from imgproxy.faces.box import Box
 from imgproxy.faces.crop import FaceChoice, crop_window, padded
-from imgproxy.imaging.decode import oriented_size, turn_upright
+from imgproxy.imaging.decode import oriented_size
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
 from imgproxy.imaging.resize import (
     GRAVITIES,
@@ -51,7 +51,7 @@ from imgproxy.imaging.resize import (
     resample,
     rotated_size,
 )
-from imgproxy.pipeline.context import Context, image_size, load_raster, pending_orientation
+from imgproxy.pipeline.context import Context, image_view, load_raster
 from imgproxy.pipeline.framing import CropOptions, frame
 from imgproxy.pipeline.options import MAX_SIDE, Quality, read_choice, read_flag, read_int, read_quality, read_size
 from imgproxy.pipeline.values import Encoded, Estimate, Raster, State, area, output
@@ -183,9 +183,6 @@ class Orient:
 
     def size(self, before: Size) -> Size:
         return oriented_size(before, self.orientation)
-
-    def apply(self, image: Image.Image) -> Image.Image:
-        return turn_upright(image, self.orientation)
 
 
 @dataclass(frozen=True)
@@ -379,8 +376,8 @@ class ImageMogr2:
     def apply(self, state: State, ctx: Context) -> State:
         settings = ctx.settings
         as_stored = self.works_as_stored(settings.auto_rotate)
-        src = image_size(state, ctx, NAME, as_stored=as_stored)
-        stages = self.stages(src, pending_orientation(state, ctx) if as_stored else 1)
+        src, orientation = image_view(state, ctx, NAME, as_stored=as_stored)
+        stages = self.stages(src, orientation)
         first = stages[0]
         assert isinstance(first, Resample)
         raster = load_raster(state, ctx, NAME, min(1.0, first.region.scale), as_stored=as_stored)
@@ -401,7 +398,7 @@ class ImageMogr2:
                     region, notes = place_on_faces(input, ctx, stage.base, scaled, region, options, op=NAME)
                     raster = replace(raster, notes={**raster.notes, **notes})
                 raster = raster.map(partial(resample, region=region, full=stage.base), ctx.deadline)
-            elif isinstance(stage, Orient):
+            elif isinstance(stage, Orient):  # the raster knows its own orientation, and resets it
                 raster = raster.oriented()
             else:
                 raster = raster.map(stage.apply, ctx.deadline)

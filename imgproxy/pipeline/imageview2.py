@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from imgproxy.errors import BadRequest
 from imgproxy.imaging.encode import FORMAT_NAMES, URL_NAMES
 from imgproxy.imaging.resize import Region, Size, check_output, imageview2, resample
-from imgproxy.pipeline.context import Context, image_size, load_raster
+from imgproxy.pipeline.context import Context, image_view, load_raster
 from imgproxy.pipeline.imagemogr2 import FACE_GRAVITIES, place_on_faces
 from imgproxy.pipeline.options import MAX_SIDE, Quality, read_choice, read_flag, read_int, read_options, read_quality
 from imgproxy.pipeline.values import Estimate, State, area, output
@@ -75,7 +75,7 @@ class ImageView2:
     def apply(self, state: State, ctx: Context) -> State:
         settings = ctx.settings
         as_stored = not (settings.auto_rotate or self.gravity is not None)
-        src = image_size(state, ctx, NAME, as_stored=as_stored)
+        src, _ = image_view(state, ctx, NAME, as_stored=as_stored)
         region = self.region(src)
         raster = load_raster(state, ctx, NAME, min(1.0, region.scale), as_stored=as_stored)
         bounds = "/".join(f"{key}/{value}" for key, value in (("w", self.width), ("h", self.height)) if value)
