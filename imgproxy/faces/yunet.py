@@ -1,5 +1,5 @@
-"""The fine search: libfacedetection's YuNet CNN (BSD-3, compiled into the `yuface` wheel with its
-weights), run once over the whole image.
+"""The fine search: libfacedetection's YuNet CNN (BSD-3, its weights from the `yuface` wheel, run by
+onnxruntime in `yunet_net`), once over the whole image.
 
 It is fully convolutional, so one run at a suitable scale finds faces of every size from about
 YUNET_FACE pixels up, where MediaPipe's 192x192 model needs a grid of windows. On faces-dev it
@@ -15,10 +15,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-# The wrapper `yuface.detect` warns above 960 px and thresholds at 0.5; the compiled function
-# answers every detection, which the merge ranks.
-from yuface.yuface import detect as _detect
-
+from imgproxy.faces import yunet_net
 from imgproxy.faces.box import Box
 from imgproxy.imaging.resize import Size, model_input
 
@@ -35,28 +32,22 @@ WIDER, SHORTER, LOWER = 1.09, 0.85, 0.05
 # 0.6, 0.928 of its detections are faces; YuNet reaches that precision from 0.775. Linear between.
 RAW_SCORES = (0.5, 0.6, 0.7, 0.775, 0.84, 1.0)
 MEDIAPIPE_SCORES = (0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
-# Its coordinates are 16-bit: the image it sees is kept under this side.
-MAX_SIDE = 32000
 
 
 def find(image: Image.Image, scale: float) -> list[tuple[Box, float, dict[str, tuple[float, float]]]]:
     """Faces in `image` (RGB) seen `scale` times its size: box and keypoints in `image`'s pixels,
     both in MediaPipe's style, and the score on MediaPipe's scale (those under its 0.3 left out)."""
     size = search_size(image.size, scale)
-    seen = model_input(image, size)
-    bgr = np.ascontiguousarray(np.asarray(seen)[:, :, ::-1])
+    seen = np.asarray(model_input(image, size))
     sx, sy = image.width / size[0], image.height / size[1]
     faces = []
-    # Each row: score in percent, x, y, w, h, then five (x, y) landmarks; a 16th value is not set.
-    for row in _detect(bgr).tolist():
-        score = calibrated(row[0] / 100)
-        if score < MEDIAPIPE_SCORES[0]:
-            continue
-        box = mediapipe_box(Box(row[1] * sx, row[2] * sy, row[3] * sx, row[4] * sy)).clipped(image.size)
+    for raw in yunet_net.detect(seen, RAW_SCORES[0]):
+        x, y, w, h = raw.box
+        box = mediapipe_box(Box(x * sx, y * sy, w * sx, h * sy)).clipped(image.size)
         if box.area <= 0:
             continue
-        marks = [(row[5 + 2 * i] * sx, row[6 + 2 * i] * sy) for i in range(5)]
-        faces.append((box, score, keypoints(marks)))
+        marks = [(u * sx, v * sy) for u, v in raw.marks]
+        faces.append((box, calibrated(raw.score), keypoints(marks)))
     return faces
 
 
@@ -85,5 +76,4 @@ def keypoints(marks: list[tuple[float, float]]) -> dict[str, tuple[float, float]
 
 def search_size(size: Size, scale: float) -> Size:
     """The size of the image YuNet sees for an image of `size` seen `scale` times its size."""
-    scale = min(scale, MAX_SIDE / max(size))
     return (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
