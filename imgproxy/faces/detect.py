@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image
 
 from imgproxy.faces import yunet
@@ -226,7 +225,7 @@ def whole_pass(image: Image.Image) -> list[Face]:
     """Faces MediaPipe finds in the whole of `image` (RGB) seen at MODEL_SIDE, in image pixels."""
     scale = MODEL_SIDE / max(image.size)
     out = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    pixels = np.asarray(model_input(image, out))
+    pixels = model_input(image, out)
     result = _detector().process({"image": pixels})
     faces = []
     for detection in result.detections or ():

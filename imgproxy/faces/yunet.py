@@ -38,7 +38,7 @@ def find(image: Image.Image, scale: float) -> list[tuple[Box, float, dict[str, t
     """Faces in `image` (RGB) seen `scale` times its size: box and keypoints in `image`'s pixels,
     both in MediaPipe's style, and the score on MediaPipe's scale (those under its 0.3 left out)."""
     size = search_size(image.size, scale)
-    seen = np.asarray(model_input(image, size))
+    seen = model_input(image, size)
     sx, sy = image.width / size[0], image.height / size[1]
     faces = []
     for raw in yunet_net.detect(seen, RAW_SCORES[0]):

@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+import cv2
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from imgproxy.errors import BadRequest
@@ -366,11 +369,18 @@ def resample(image: Image.Image, region: Region, full: Size) -> Image.Image:
     return image.resize(region.size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
 
 
-def model_input(image: Image.Image, size: Size) -> Image.Image:
-    """`image` resized to `size` for a detector model to look at.
+def model_input(image: Image.Image, size: Size) -> NDArray[np.uint8]:
+    """The pixels of `image` resized to `size`, for a detector model to look at.
 
-    Whole factors are shrunk by box averages first (`reducing_gap=1.0`) and only the last factor,
-    under 2, bilinearly: a detector needs no sharper pixels, and shrinking a 1000x750 decode to
-    MediaPipe's 192 px takes 1.1 ms instead of 1.9 (to YuNet's 364x273, 2.5 ms instead of 4.3).
+    Whole factors are shrunk by Pillow's box averages (`reduce`) and only the last factor, under 2,
+    by OpenCV's bilinear interpolation: a detector needs no sharper pixels. Shrinking a 960x720
+    decode to YuNet's 372x279 takes 0.8 ms so, against 1.6 with Pillow's bilinear filter for the
+    last step (4.3 with no box averages first).
     """
-    return image if size == image.size else image.resize(size, Image.Resampling.BILINEAR, reducing_gap=1.0)
+    factor = min(image.width // size[0], image.height // size[1])
+    if factor > 1:
+        image = image.reduce(factor)
+    pixels: NDArray[np.uint8] = np.asarray(image)
+    if image.size != size:
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR).astype(np.uint8, copy=False)
+    return pixels
