@@ -2,7 +2,7 @@
 
 yuface compiles libfacedetection (BSD-3) with its weights, but for SSE only: about 130 ns a pixel
 on one core here. onnxruntime picks AVX2 or AVX-512 kernels at run time and runs the same network
-4-7 times faster (`bench/yunet_engines.py`). So the weights are read out of yuface's shared
+3-6 times faster (`bench/yunet_engines.py`). So the weights are read out of yuface's shared
 library, by the names libfacedetection gives its arrays, and laid out as an ONNX graph of the
 network libfacedetection runs: nothing is downloaded, and `tests/test_yunet.py` checks that the
 graph answers what yuface's own engine answers.
@@ -37,10 +37,13 @@ STRIDES = (8, 16, 32)
 HEADS = (("cls", 1), ("bbox", 4), ("obj", 1), ("kps", 10))
 # libfacedetection's own non-maximum suppression between its detections.
 NMS_IOU = 0.45
-# Threads that run one network. A lone 1280x960 run takes 20 ms on 2 instead of 33 on 1. They must
-# not spin while waiting: under load (`bench/load.py`, uncached 12 MP crops) spinning threads cut
-# the answers from 82 to 36 a second; sleeping ones give the same 82 as a single thread.
+# Threads that run one network on an input of PARALLEL_PIXELS or more: a lone 1280x960 run takes 24
+# ms on 2 instead of 38 on 1, but a 384x288 one 3.1 instead of 2.8 (`bench/yunet_engines.py`), so
+# smaller inputs run on one. They must not spin while waiting: under load (`bench/load.py`,
+# uncached 12 MP crops) spinning threads cut the answers from 82 to 36 a second; sleeping ones give
+# the same 82 as a single thread.
 THREADS = 2
+PARALLEL_PIXELS = 200_000
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ def detect(rgb: NDArray[np.uint8], min_score: float) -> list[RawFace]:
     height, width = rgb.shape[:2]
     padded = np.zeros((1, padded_side(height), padded_side(width), 3), np.uint8)
     padded[0, :height, :width] = rgb
-    outputs = _session().run(None, {"image": padded})
+    threads = THREADS if padded.size // 3 >= PARALLEL_PIXELS else 1
+    outputs = _session(threads).run(None, {"image": padded})
     return suppressed(decode(outputs, min_score))
 
 
@@ -101,17 +105,18 @@ def sigmoid(logits: NDArray[np.float32]) -> NDArray[np.float32]:
 _lock = threading.Lock()
 
 
-def _session() -> InferenceSession:  # its `run` may be called from any thread
+def _session(threads: int) -> InferenceSession:  # its `run` may be called from any thread
     with _lock:
-        return _built_session()
+        return session(threads)
 
 
 @functools.cache
-def _built_session() -> InferenceSession:
+def session(threads: int) -> InferenceSession:
+    """YuNet on onnxruntime, run by `threads` threads that sleep while waiting."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = THREADS
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
