@@ -54,7 +54,7 @@ MIN_SEARCHED_FACE = 12
 # The width YuNet sees the narrowest face at when only faces near the widest one are wanted
 # (`min_face_ratio`): fewer pixels than YUNET_FACE, and the companions of a face the whole-image
 # pass found are rarely that narrow. facecrop2 on faces-dev holds the largest face in 88.9% of
-# crops either way (`bench/crop_eval.py`); at 12 MP its detection takes 22 ms instead of 28.
+# crops either way (`bench/crop_eval.py`), and YuNet sees (16/20)^2 = 64% of the pixels.
 COMPANION_FACE = 16
 # The coarse YuNet run (`plan_coarse_search`) looks for faces this many times as wide as the
 # narrowest searched: at a sixth of the fine search's cost.
@@ -187,7 +187,8 @@ def plan_fine_search(searched: float, widest: float, min_face_ratio: float, cove
 
 def search_pixels(size: Size, min_face: float) -> int:
     """Pixels the detectors see when an image of `size` is searched for every face at least
-    `min_face` wide (what a search costs: both run some 100-200 ns a pixel here)."""
+    `min_face` wide (what a search costs: MediaPipe runs some 120 ns a pixel of its input here,
+    YuNet some 25)."""
     scale = plan_fine_search(max(min_face, MIN_SEARCHED_FACE), 0.0, 0.0, whole_pass_smallest(size))
     fine = 0 if scale is None else math.prod(yunet.search_size(size, scale))
     return MODEL_SIDE * MODEL_SIDE + fine

@@ -21,8 +21,9 @@ from imgproxy.imaging.resize import Size, model_input
 
 # The width, in pixels of the image YuNet sees, that the narrowest face wanted is given. YuNet's
 # recall on faces-dev is 0.87 for faces 25-30 px wide, 0.63 at 16-20 and falls off below; the
-# cost is the square of the scale. The core's AP on faces-dev at 16, 20 and 24: 0.822, 0.866 and
-# 0.894 at 18.7, 26.2 and 34.1 ms a photo (one run, load average 1.2).
+# cost is the square of the scale. The core's AP on faces-dev at 16, 20 and 24: 0.839, 0.880 and
+# 0.898 at a median of 9.3, 11.8 and 12.9 ms a photo (`bench/eval_faces.py`, one run each); 20
+# keeps issue 13's 15 ms with room for a busier machine.
 YUNET_FACE = 20
 # Its box around a face is taller than MediaPipe's and ends higher: over 421 faces of faces-dev
 # both found, MediaPipe's box is (median) 1.09 times as wide, 0.85 times as tall and its centre
