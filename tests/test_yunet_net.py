@@ -13,7 +13,7 @@ from PIL import Image
 from yuface.yuface import detect as yuface_detect
 
 from imgproxy.faces import yunet_net
-from imgproxy.faces.yunet_net import HEADS, STRIDES, RawFace, decode, padded_side, suppressed
+from imgproxy.faces.yunet_net import HEADS, STRIDES, RawFace, padded_side, read_heads, suppressed
 from imgproxy.samples import astronaut, background, grace_hopper, place, with_grain
 
 FACES_DEV = Path(__file__).resolve().parents[2] / "shared/data/faces-dev"
@@ -39,7 +39,7 @@ def test_the_graph_answers_what_yufaces_engine_answers(name: str, photo: Image.I
     """Same faces, same order: scores within yuface's rounding to whole percents, boxes and
     landmarks within its rounding down to whole pixels (float sums in another order aside)."""
     rgb = np.asarray(photo)
-    ours = yunet_net.detect(rgb, 0.5)
+    ours = yunet_net.raw_faces(rgb, 0.5)
     theirs = [row for row in yuface_detect(np.ascontiguousarray(rgb[:, :, ::-1])).tolist() if row[0] >= 50]
     assert len(ours) == len(theirs) > 0
     for face, row in zip(ours, theirs, strict=True):
@@ -68,13 +68,13 @@ def one_cell_outputs(height: int, width: int, level: int, row: int, col: int) ->
 
 
 def test_a_cell_decodes_to_a_box_around_its_offset_centre() -> None:
-    ((face),) = decode(one_cell_outputs(64, 96, level=1, row=1, col=3), 0.5)
+    ((face),) = read_heads(one_cell_outputs(64, 96, level=1, row=1, col=3), 0.5)
     stride, side = 16, math.e * 16
     cx, cy = 3 * stride + 0.5 * stride, 1 * stride + 0.25 * stride
     assert face.score == pytest.approx(1 / (1 + math.exp(-3)), rel=1e-5)
     assert face.box == pytest.approx((cx - side / 2, cy - side / 2, side, side), rel=1e-5)
     assert face.marks == ((3 * stride + stride, 1 * stride + 2 * stride),) * 5
-    assert decode(one_cell_outputs(64, 96, level=1, row=1, col=3), 0.96) == []
+    assert read_heads(one_cell_outputs(64, 96, level=1, row=1, col=3), 0.96) == []
 
 
 def test_overlapping_detections_keep_the_best() -> None:

@@ -42,7 +42,7 @@ def find(image: Image.Image, scale: float) -> list[tuple[Box, float, dict[str, t
     seen = model_input(image, size)
     sx, sy = image.width / size[0], image.height / size[1]
     faces = []
-    for raw in yunet_net.detect(seen, RAW_SCORES[0]):
+    for raw in yunet_net.raw_faces(seen, RAW_SCORES[0]):
         x, y, w, h = raw.box
         box = mediapipe_box(Box(x * sx, y * sy, w * sx, h * sy)).clipped(image.size)
         if box.area <= 0:

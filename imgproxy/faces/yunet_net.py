@@ -16,7 +16,6 @@ heads for the class score, the objectness, the box and five landmarks.
 from __future__ import annotations
 
 import ctypes
-import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,17 +57,17 @@ def padded_side(side: int) -> int:
     return -(-max(side, 1) // STRIDES[-1]) * STRIDES[-1]
 
 
-def detect(rgb: NDArray[np.uint8], min_score: float) -> list[RawFace]:
+def raw_faces(rgb: NDArray[np.uint8], min_score: float) -> list[RawFace]:
     """YuNet's faces in `rgb` (H x W x 3, uint8) scoring at least `min_score`, best first."""
     height, width = rgb.shape[:2]
     padded = np.zeros((1, padded_side(height), padded_side(width), 3), np.uint8)
     padded[0, :height, :width] = rgb
     threads = THREADS if padded.size // 3 >= PARALLEL_PIXELS else 1
-    outputs = _session(threads).run(None, {"image": padded})
-    return suppressed(decode(outputs, min_score))
+    outputs = session(threads).run(None, {"image": padded})
+    return suppressed(read_heads(outputs, min_score))
 
 
-def decode(outputs: Sequence[NDArray[np.float32]], min_score: float) -> list[RawFace]:
+def read_heads(outputs: Sequence[NDArray[np.float32]], min_score: float) -> list[RawFace]:
     """The detections in the graph's `outputs` (each level's heads, as HEADS orders them) scoring
     at least `min_score`: scores from the class and objectness logits, boxes and landmarks from
     the offsets of each cell's corner, in units of its stride."""
@@ -102,25 +101,23 @@ def sigmoid(logits: NDArray[np.float32]) -> NDArray[np.float32]:
     return probabilities
 
 
-_lock = threading.Lock()
+_sessions: dict[int, InferenceSession] = {}
+_lock = threading.Lock()  # worker threads share the sessions; `run` may be called from any thread
 
 
-def _session(threads: int) -> InferenceSession:  # its `run` may be called from any thread
-    with _lock:
-        return session(threads)
-
-
-@functools.cache
 def session(threads: int) -> InferenceSession:
     """YuNet on onnxruntime, run by `threads` threads that sleep while waiting."""
-    import onnxruntime
+    with _lock:
+        if threads not in _sessions:
+            import onnxruntime
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(graph(), options, providers=["CPUExecutionProvider"])
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.log_severity_level = 3
+            _sessions[threads] = onnxruntime.InferenceSession(graph(), options, providers=["CPUExecutionProvider"])
+        return _sessions[threads]
 
 
 def graph() -> bytes:
