@@ -38,9 +38,9 @@ HEADS = (("cls", 1), ("bbox", 4), ("obj", 1), ("kps", 10))
 NMS_IOU = 0.45
 # Threads that run one network on an input of PARALLEL_PIXELS or more: a lone 1280x960 run takes 24
 # ms on 2 instead of 38 on 1, but a 384x288 one 3.1 instead of 2.8 (`bench/yunet_engines.py`), so
-# smaller inputs run on one. They must not spin while waiting: under load (`bench/load.py`,
-# uncached 12 MP crops) spinning threads cut the answers from 82 to 36 a second; sleeping ones give
-# the same 82 as a single thread.
+# smaller inputs run on one. They sleep while waiting: spinning ones make a lone run faster, but
+# under load (`bench/load.py --connections 2`, uncached 12 MP crops: 30 a second either way) they
+# gained nothing, and a spinning thread takes the core from the request beside it.
 THREADS = 2
 PARALLEL_PIXELS = 200_000
 
