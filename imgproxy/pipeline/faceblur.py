@@ -37,7 +37,7 @@ MIN_SCORE = 0.45
 # and more photos without people (8 of 18 against 5), measured before YuNet's fine search.
 TURNED_SCORE = 0.7
 # Pixels the detectors may see in a still image's upright search: 200 MediaPipe passes, or a YuNet
-# run of 7.4 MP (0.19 s here, and some 450 MB while it runs). Faces from 12 px wide would have YuNet
+# run of 7.4 MP (0.19 s here, and about 300 MB while it runs). Faces from 12 px wide would have YuNet
 # see a 4000x3000 photo at twice its size: a large image is searched down to the narrowest face
 # this budget allows (a 1920x1080 one from 12 px, 4000x3000 from 28).
 SEARCH_BUDGET = 200 * MODEL_SIDE * MODEL_SIDE
