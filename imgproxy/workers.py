@@ -27,7 +27,7 @@ class WorkerPool:
         self.threads = threads
         self.capacity = threads + queue_limit
         self.pending = 0  # jobs submitted and not finished; read and written on the event loop only
-        memory.limit_arenas()
+        memory.tune_allocator()
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="imgproxy-cpu")
 
     def admit(self) -> None:

@@ -115,8 +115,9 @@ def session(threads: int) -> InferenceSession:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            # onnxruntime's arena would keep the peak of the largest run for the process's life: a
-            # 4000x3000 run leaves a worker at 590 MB instead of 126, for no gain on small runs.
+            # onnxruntime's arena would keep the peak of the largest run for the process's life (a
+            # 4000x3000 run left a worker at 590 MB instead of 126); its buffers come from glibc's
+            # heap instead, which the worker trims when idle (`memory`).
             options.enable_cpu_mem_arena = False
             options.log_severity_level = 3
             _sessions[threads] = onnxruntime.InferenceSession(graph(), options, providers=["CPUExecutionProvider"])
