@@ -6,7 +6,8 @@
 For each input size, the median time of one run on a photo-like image (Grace Hopper pasted on a
 grainy background), each engine timed once per round in alternation, and the ratio of the medians
 of the per-round pairs. onnxruntime is timed on one thread and on THREADS, as the proxy sets them
-up (threads that sleep while waiting); the proxy takes one for inputs under PARALLEL_PIXELS.
+up (threads that sleep while waiting, glibc's allocator tuned as a worker tunes it); the proxy
+takes one thread for inputs under PARALLEL_PIXELS.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from yuface.yuface import detect as yuface_detect
 
+from imgproxy import memory
 from imgproxy.faces import yunet_net
 from imgproxy.samples import background, grace_hopper, place, with_grain
 
@@ -46,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
+    memory.tune_allocator()
     engines = {f"onnxruntime, {n} thread{'s' * (n > 1)}": yunet_net.session(n) for n in (1, yunet_net.THREADS)}
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; {args.rounds} rounds; ms are medians")
     print()

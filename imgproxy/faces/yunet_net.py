@@ -38,9 +38,10 @@ HEADS = (("cls", 1), ("bbox", 4), ("obj", 1), ("kps", 10))
 NMS_IOU = 0.45
 # Threads that run one network on an input of PARALLEL_PIXELS or more: a lone 1280x960 run takes 24
 # ms on 2 instead of 38 on 1, but a 384x288 one 3.1 instead of 2.8 (`bench/yunet_engines.py`), so
-# smaller inputs run on one. They sleep while waiting: spinning ones make a lone run faster, but
-# under load (`bench/load.py --connections 2`, uncached 12 MP crops: 30 a second either way) they
-# gained nothing, and a spinning thread takes the core from the request beside it.
+# smaller inputs run on one. Under load two cost no throughput: `facedetect/minsize/<20-59>` on a
+# 12 MP photo at 2 connections answered 6.5 a second with them, 6.8 on one thread (4 runs each,
+# within their spread). They sleep while waiting: spinning ones make a lone run faster, but gained
+# nothing under load, and a spinning thread takes the core from the request beside it.
 THREADS = 2
 PARALLEL_PIXELS = 200_000
 
