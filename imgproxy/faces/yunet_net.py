@@ -2,9 +2,9 @@
 
 yuface compiles libfacedetection (BSD-3) with its weights, but for SSE only: about 130 ns a pixel
 on one core here. onnxruntime picks AVX2 or AVX-512 kernels at run time and runs the same network
-3-6 times faster (`bench/yunet_engines.py`). So the weights are read out of yuface's shared
+2.5-4 times faster (`bench/yunet_engines.py`). So the weights are read out of yuface's shared
 library, by the names libfacedetection gives its arrays, and laid out as an ONNX graph of the
-network libfacedetection runs: nothing is downloaded, and `tests/test_yunet.py` checks that the
+network libfacedetection runs: nothing is downloaded, and `tests/test_yunet_net.py` checks that the
 graph answers what yuface's own engine answers.
 
 The network, as libfacedetection runs it: a 3x3 stride-2 convolution, then units of a pointwise
@@ -37,7 +37,7 @@ HEADS = (("cls", 1), ("bbox", 4), ("obj", 1), ("kps", 10))
 # libfacedetection's own non-maximum suppression between its detections.
 NMS_IOU = 0.45
 # Threads that run one network on an input of PARALLEL_PIXELS or more: a lone 1280x960 run takes 24
-# ms on 2 instead of 38 on 1, but a 384x288 one 3.1 instead of 2.8 (`bench/yunet_engines.py`), so
+# ms on 2 instead of 37 on 1, but a 384x288 one 2.8 instead of 2.6 (`bench/yunet_engines.py`), so
 # smaller inputs run on one. Under load two cost no throughput: `facedetect/minsize/<20-59>` on a
 # 12 MP photo at 2 connections answered 6.5 a second with them, 6.8 on one thread (4 runs each,
 # within their spread). They sleep while waiting: spinning ones make a lone run faster, but gained
