@@ -7,7 +7,7 @@ import pytest
 from imgproxy.config import Settings
 from imgproxy.faces.finder import FaceFinder
 from imgproxy.imaging import decode as decoding
-from imgproxy.pipeline import context
+from imgproxy.pipeline import context, values
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.parse import parse_pipeline
 from imgproxy.pipeline.run import run
@@ -45,3 +45,18 @@ def test_a_cached_detection_leaves_only_the_crop_decode(twelve_megapixels: Encod
     run(parse_pipeline("facecrop2/200x200", 30), twelve_megapixels, ctx)
     run(parse_pipeline("facecrop2/300x300", 30), twelve_megapixels, ctx)
     assert len(decodes) == 2 and all(size[0] <= 1000 for size in decodes)
+
+
+@pytest.mark.parametrize("query", ["facecrop2/200x200", "imageMogr2/thumbnail/300x|imageView2/1/w/100/h/100"])
+def test_a_pipeline_reads_its_originals_header_once(monkeypatch: pytest.MonkeyPatch, query: str):
+    """The work check, the ops' sizes and their decodes all ask for the header: it is read once."""
+    reads: list[int] = []
+
+    def counted(data: bytes, max_pixels: int) -> decoding.Header:
+        reads.append(max_pixels)
+        return decoding.read_header(data, max_pixels)
+
+    monkeypatch.setattr(values, "read_header", counted)
+    original = Encoded(jpeg_bytes(large_photo((800, 600))), "image/jpeg")
+    run(parse_pipeline(query, 30), original, Context(Settings(), FaceFinder(0)))
+    assert len(reads) == 1

@@ -21,7 +21,7 @@ from imgproxy.errors import BadRequest, Unsupported
 from imgproxy.faces.detect import CLOCKWISE, Detection, DetectOptions, Face, unrotate
 from imgproxy.faces.mesh import FaceAnalysis
 from imgproxy.faces.native import analysis_scale, analyze_faces
-from imgproxy.imaging.decode import Decoded, read_header
+from imgproxy.imaging.decode import Decoded
 from imgproxy.imaging.encode import encode
 from imgproxy.imaging.resize import Size
 from imgproxy.pipeline.context import Context, find_faces, load
@@ -87,7 +87,7 @@ def measure(data: bytes, ctx: Context, request: DetectRequest) -> Measurement:
     analysis (and crop) as asked. Raises the decoder's Unsupported / TooLarge for what it cannot
     read, and Unsupported / InvalidImageSize for what the dialect's rules refuse."""
     state = Encoded(data, "application/octet-stream")
-    header = read_header(data, ctx.settings.max_source_pixels)
+    header = state.header(ctx.settings.max_source_pixels)
     rules = request.rules
     if rules.formats is not None and header.format not in rules.formats:
         raise Unsupported(f"{header.format} images are not accepted")

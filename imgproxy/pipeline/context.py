@@ -10,7 +10,7 @@ from imgproxy.deadline import Deadline
 from imgproxy.errors import BadRequest
 from imgproxy.faces.detect import Detection, DetectOptions, detection_scale
 from imgproxy.faces.finder import FaceFinder
-from imgproxy.imaging.decode import Decoded, Header, decode, read_header
+from imgproxy.imaging.decode import Decoded, Header, decode
 from imgproxy.imaging.encode import CONTENT_TYPES, jpeg_quality
 from imgproxy.imaging.frames import ANIMATED, MAX_FRAMES, read_animation
 from imgproxy.imaging.resize import Size, resizable
@@ -52,7 +52,7 @@ def image_view(state: State, ctx: Context, op: str, *, as_stored: bool) -> tuple
     if isinstance(state, Raster):
         return (state.image.size, state.orientation) if as_stored else (state.upright_size, 1)
     if isinstance(state, Encoded):
-        header = read_header(state.data, ctx.settings.max_source_pixels)
+        header = state.header(ctx.settings.max_source_pixels)
         orientation = stored_orientation(header) if as_stored else 1
         return (header.stored if orientation != 1 else header.size), orientation
     raise BadRequest(f"{op}: needs an image, but the op before it answers JSON")
@@ -100,7 +100,7 @@ def load_raster(state: State, ctx: Context, op: str, min_scale: float = 1.0, *, 
     if isinstance(state, Raster):
         return state if as_stored else state.oriented()
     if isinstance(state, Encoded):
-        header = read_header(state.data, ctx.settings.max_source_pixels)
+        header = state.header(ctx.settings.max_source_pixels)
         # MPO: a camera JPEG with a second picture; HEIC: a phone's photo, which browsers cannot show.
         format = "JPEG" if header.format in ("MPO", "HEIF") else header.format
         format = format if format in CONTENT_TYPES else "PNG"  # BMP, TIFF...: written losslessly

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from imgproxy.errors import BadRequest
-from imgproxy.imaging.decode import open_checked, read_header
+from imgproxy.imaging.decode import open_checked
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.exif import NAMED_VALUES
 from imgproxy.pipeline.options import read_options
@@ -64,7 +64,7 @@ class ImageInfo:
         encoded = state.encoded() if isinstance(state, Raster) else state
         if not isinstance(encoded, Encoded):
             raise BadRequest(f"{NAME}: needs an image, but the op before it answers JSON")
-        header = read_header(encoded.data, ctx.settings.max_source_pixels)
+        header = encoded.header(ctx.settings.max_source_pixels)
         width, height = header.size if ctx.settings.auto_rotate else header.stored
         body: dict[str, object] = {
             "size": len(encoded.data),

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from imgproxy.errors import BadRequest, ProxyError
-from imgproxy.imaging.decode import read_header
 from imgproxy.imaging.frames import ANIMATED, MAX_FRAMES
 from imgproxy.pipeline.context import Context, OverFrameLimit
 from imgproxy.pipeline.parse import Pipeline
@@ -57,7 +56,7 @@ def check_work(pipeline: Pipeline, original: Encoded, ctx: Context) -> None:
     """
     settings = ctx.settings
     try:
-        header = read_header(original.data, settings.max_source_pixels)
+        header = original.header(settings.max_source_pixels)
     except ProxyError:
         return  # the first op answers (or ignores) what is wrong with the original
     frames = header.frames if header.format in ANIMATED else 1

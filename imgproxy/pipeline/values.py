@@ -13,7 +13,7 @@ from typing import Any
 from PIL import Image
 
 from imgproxy.deadline import Deadline
-from imgproxy.imaging.decode import oriented_size, turn_upright
+from imgproxy.imaging.decode import Header, oriented_size, read_header, turn_upright
 from imgproxy.imaging.encode import CONTENT_TYPES, LOSSY, encode, within
 from imgproxy.imaging.frames import ANIMATED, Animation
 from imgproxy.imaging.resize import Size
@@ -26,10 +26,18 @@ class Encoded:
 
     data: bytes
     content_type: str
+    _headers: dict[int, Header] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @cached_property
     def digest(self) -> str:
         return hashlib.sha256(self.data).hexdigest()[:32]
+
+    def header(self, max_pixels: int) -> Header:
+        """The image's header (`read_header`), read once: the pipeline's checks, the ops' sizes
+        and their decodes all ask for it."""
+        if max_pixels not in self._headers:
+            self._headers[max_pixels] = read_header(self.data, max_pixels)
+        return self._headers[max_pixels]
 
 
 @dataclass(frozen=True)
