@@ -36,7 +36,7 @@ from imgproxy.faces.detect import (
     whole_pass_smallest,
 )
 from imgproxy.faces.finder import FaceFinder
-from imgproxy.faces.yunet import YUNET_FACE, calibrated, mediapipe_box, search_size
+from imgproxy.faces.yunet import MAX_SEARCH_PIXELS, YUNET_FACE, calibrated, mediapipe_box, search_size
 from imgproxy.imaging.decode import decode
 from imgproxy.samples import background, grace_hopper, jpeg_bytes, large_photo, place, with_grain
 
@@ -98,6 +98,9 @@ def test_the_search_costs_more_for_larger_images_and_smaller_faces() -> None:
     assert search_pixels((1000, 750), 40) < search_pixels((1000, 750), 16)
     # Never searched below MIN_SEARCHED_FACE, whatever is asked.
     assert search_pixels((1000, 750), 4) == search_pixels((1000, 750), MIN_SEARCHED_FACE)
+    # YuNet never sees more than MAX_SEARCH_PIXELS: a 16 px face in a 50 MP image is searched coarser.
+    width, height = search_size((8660, 5774), YUNET_FACE / MIN_SEARCHED_FACE)
+    assert width * height <= MAX_SEARCH_PIXELS and width / height == pytest.approx(8660 / 5774, rel=1e-3)
 
 
 def test_a_search_for_faces_near_the_largest_runs_yunet_on_a_smaller_image() -> None:

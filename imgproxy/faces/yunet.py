@@ -12,6 +12,8 @@ and its five landmarks are named as MediaPipe's keypoints.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image
 
@@ -33,6 +35,11 @@ WIDER, SHORTER, LOWER = 1.09, 0.85, 0.05
 # 0.6, 0.928 of its detections are faces; YuNet reaches that precision from 0.775. Linear between.
 RAW_SCORES = (0.5, 0.6, 0.7, 0.775, 0.84, 1.0)
 MEDIAPIPE_SCORES = (0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
+# The most pixels YuNet sees in one run: it needs some 40 MB a megapixel while it runs, and one run
+# cannot be stopped by the deadline. `facedetect/minsize/16` on a 50 MP original would have it see
+# 78 MP (3.1 GB, 11.6 s); such a search is made coarser to fit, and faces narrower than it then
+# allows are not searched (there: from 35 px instead of 16).
+MAX_SEARCH_PIXELS = 16_000_000
 
 
 def find(image: Image.Image, scale: float) -> list[tuple[Box, float, dict[str, tuple[float, float]]]]:
@@ -76,5 +83,9 @@ def keypoints(marks: list[tuple[float, float]]) -> dict[str, tuple[float, float]
 
 
 def search_size(size: Size, scale: float) -> Size:
-    """The size of the image YuNet sees for an image of `size` seen `scale` times its size."""
+    """The size of the image YuNet sees for an image of `size` seen `scale` times its size, or
+    coarser, to keep under MAX_SEARCH_PIXELS."""
+    largest = math.sqrt(MAX_SEARCH_PIXELS / (size[0] * size[1]))
+    if scale >= largest:  # rounded down, to stay under
+        return (max(1, math.floor(size[0] * largest)), max(1, math.floor(size[1] * largest)))
     return (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
