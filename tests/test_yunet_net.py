@@ -36,7 +36,10 @@ def photos() -> list[tuple[str, Image.Image]]:
     return found
 
 
-@pytest.mark.parametrize("name, photo", photos(), ids=[name for name, _ in photos()])
+PHOTOS = photos()
+
+
+@pytest.mark.parametrize("name, photo", PHOTOS, ids=[name for name, _ in PHOTOS])
 def test_the_graph_answers_what_yufaces_engine_answers(name: str, photo: Image.Image) -> None:
     """Same faces, same order: scores within yuface's rounding to whole percents, boxes and
     landmarks within its rounding down to whole pixels (float sums in another order aside)."""

@@ -16,6 +16,7 @@ heads for the class score, the objectness, the box and five landmarks.
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,6 +126,7 @@ def session(threads: int) -> InferenceSession:
         return _sessions[threads]
 
 
+@functools.cache  # one graph for the sessions of every thread count
 def graph() -> bytes:
     """YuNet as a serialized ONNX model: input "image", 1 x H x W x 3 RGB bytes with H and W
     multiples of 32; outputs each level's HEADS, 1 x C x H/stride x W/stride."""

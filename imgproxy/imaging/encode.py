@@ -78,16 +78,13 @@ def encode(
             exif[EXIF_ORIENTATION] = orientation
             options["exif"] = exif.tobytes()
     elif format == "WEBP":
-        frames = [
-            frame if frame.mode in ("RGB", "RGBA") else frame.convert("RGBA" if "A" in frame.getbands() else "RGB")
-            for frame in frames
-        ]
+        frames = [rgb_or_rgba(frame) for frame in frames]
         options = {"quality": quality, "icc_profile": icc}
     elif format == "AVIF":  # a still image: an animation is written as its first frame
-        frames = [image if image.mode in ("RGB", "RGBA") else image.convert("RGBA" if "A" in image.getbands() else "RGB")]
+        frames = [rgb_or_rgba(image)]
         options = {"quality": quality, "speed": AVIF_SPEED, "max_threads": 1, "icc_profile": icc}
     elif format == "HEIF":  # a still image, as AVIF
-        frames = [image if image.mode in ("RGB", "RGBA") else image.convert("RGBA" if "A" in image.getbands() else "RGB")]
+        frames = [rgb_or_rgba(image)]
         options = {"quality": quality, "enc_params": {"preset": HEIC_PRESET}, "icc_profile": icc}
     elif format == "PNG":
         options = {"icc_profile": icc}
@@ -110,6 +107,11 @@ def encode(
     out = io.BytesIO()
     frames[0].save(out, format, **options)
     return out.getvalue()
+
+
+def rgb_or_rgba(image: Image.Image) -> Image.Image:
+    """`image` in the modes the WebP, AVIF and HEIC writers take: RGB, or RGBA where it has alpha."""
+    return image if image.mode in ("RGB", "RGBA") else image.convert("RGBA" if "A" in image.getbands() else "RGB")
 
 
 def within(limit: int, quality: int, write: Callable[[int], bytes]) -> bytes:
