@@ -1,4 +1,4 @@
-"""Axis-aligned boxes in image pixels."""
+"""Axis-aligned boxes, in image pixels or (where said) in fractions of the image's sides."""
 
 from __future__ import annotations
 

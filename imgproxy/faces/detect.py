@@ -14,28 +14,23 @@ all runs are merged by non-maximum suppression.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from imgproxy.faces import yunet
+from imgproxy.faces import blazeface_net, yunet
 from imgproxy.faces.box import Box
 from imgproxy.imaging.decode import as_rgb
 from imgproxy.imaging.resize import Size, model_input
 
-if TYPE_CHECKING:
-    from mediapipe.python.solution_base import SolutionBase
-
 # MediaPipe's six face keypoints, in the order it reports them. "right" is the subject's right.
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
 
-# The full-range model's input side: a window is resized so its longer side is this many pixels.
-MODEL_SIDE = 192
-# The graph reports nothing below this score; `DetectOptions.min_score` filters above it. Low, so
-# that callers ranking detections (the evaluation's AP) see the weak ones too.
+# The full-range model's input side: an image is resized so its longer side is this many pixels.
+MODEL_SIDE = blazeface_net.SIDE
+# The whole-image pass reports nothing below this score; `DetectOptions.min_score` filters above
+# it. Low, so that callers ranking detections (the evaluation's AP) see the weak ones too.
 SCORE_FLOOR = 0.3
 # The narrowest face looked for without being asked: fewer pixels are too few for the model to be
 # sure, and for a crop.
@@ -96,46 +91,6 @@ class Detection:
     faces: list[Face]  # in pixels of the image given to `detect`, largest first
     orientation: int = 0  # clockwise degrees (0/90/180/270) the image was turned to find the faces
     passes: int = 0  # detector model runs it took, every orientation tried counted
-
-
-# MediaPipe's FaceDetectionFullRange graph, spelled out: the packaged one keeps its own score
-# threshold of 0.6 whatever `min_detection_confidence` says, which hides the weaker faces. XNNPACK
-# keeps its default single thread: the worker pool already runs one detection per core. Two threads
-# make a lone pass 30% faster but, under load, cut uncached facecrop2 answers (`bench/load.py`) from
-# 119 to 7 a second.
-GRAPH = """
-input_stream: "IMAGE:image"
-output_stream: "DETECTIONS:detections"
-node {
-  calculator: "FaceDetection"
-  input_stream: "IMAGE:image"
-  output_stream: "DETECTIONS:detections"
-  node_options {
-    [type.googleapis.com/mediapipe.FaceDetectionOptions] {
-      model_path: "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite"
-      tensor_width: 192 tensor_height: 192 num_layers: 1 strides: 4
-      interpolated_scale_aspect_ratio: 0.0 num_boxes: 2304
-      x_scale: 192.0 y_scale: 192.0 h_scale: 192.0 w_scale: 192.0
-      min_score_thresh: %s
-      delegate { xnnpack {} }
-    }
-  }
-}
-"""
-
-_local = threading.local()
-
-
-def _detector() -> SolutionBase:  # one per thread: its graph must not be shared between threads
-    detector = getattr(_local, "detector", None)
-    if detector is None:
-        from google.protobuf import text_format
-        from mediapipe.framework.calculator_pb2 import CalculatorGraphConfig
-        from mediapipe.python.solution_base import SolutionBase
-
-        config = text_format.Parse(GRAPH % SCORE_FLOOR, CalculatorGraphConfig())
-        detector = _local.detector = SolutionBase(graph_config=config, outputs=["detections"])
-    return detector
 
 
 def automatic_min_face(size: Size) -> float:
@@ -224,23 +179,13 @@ def merge(candidates: Sequence[Candidate], threshold: float = MERGE_IOU) -> list
 
 def whole_pass(image: Image.Image) -> list[Face]:
     """Faces MediaPipe finds in the whole of `image` (RGB) seen at MODEL_SIDE, in image pixels."""
-    scale = MODEL_SIDE / max(image.size)
-    out = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    pixels = model_input(image, out)
-    result = _detector().process({"image": pixels})
     faces = []
-    for detection in result.detections or ():
-        location = detection.location_data
-        rel = location.relative_bounding_box
-        box = Box(rel.xmin * image.width, rel.ymin * image.height, rel.width * image.width, rel.height * image.height)
-        box = box.clipped(image.size)
+    for found in blazeface_net.relative_faces(model_input(image, blazeface_net.input_size(image.size)), SCORE_FLOOR):
+        box = found.box.scaled(image.width, image.height).clipped(image.size)
         if box.area <= 0:
             continue
-        points = {
-            name: (p.x * image.width, p.y * image.height)
-            for name, p in zip(KEYPOINT_NAMES, location.relative_keypoints, strict=True)
-        }
-        faces.append(Face(box, float(detection.score[0]), points))
+        points = {name: (u * image.width, v * image.height) for name, (u, v) in zip(KEYPOINT_NAMES, found.keypoints, strict=True)}
+        faces.append(Face(box, found.score, points))
     return faces
 
 

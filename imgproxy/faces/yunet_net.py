@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from imgproxy.faces.onnx_session import new_session
+
 if TYPE_CHECKING:
     from onnx import NodeProto, TensorProto
     from onnxruntime import InferenceSession
@@ -41,8 +43,7 @@ NMS_IOU = 0.45
 # ms on 2 instead of 37 on 1, but a 384x288 one 2.8 instead of 2.6 (`bench/yunet_engines.py`), so
 # smaller inputs run on one. Under load two cost no throughput: `facedetect/minsize/<20-59>` on a
 # 12 MP photo at 2 connections answered 6.5 a second with them, 6.8 on one thread (4 runs each,
-# within their spread). They sleep while waiting: spinning ones make a lone run faster, but gained
-# nothing under load, and a spinning thread takes the core from the request beside it.
+# within their spread).
 THREADS = 2
 PARALLEL_PIXELS = 200_000
 
@@ -108,21 +109,10 @@ _lock = threading.Lock()  # worker threads share the sessions; `run` may be call
 
 
 def session(threads: int) -> InferenceSession:
-    """YuNet on onnxruntime, run by `threads` threads that sleep while waiting."""
+    """YuNet on onnxruntime, run by `threads` threads."""
     with _lock:
         if threads not in _sessions:
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            # onnxruntime's arena would keep the peak of the largest run for the process's life (a
-            # 4000x3000 run left a worker at 590 MB instead of 126); its buffers come from glibc's
-            # heap instead, which the worker trims when idle (`memory`).
-            options.enable_cpu_mem_arena = False
-            options.log_severity_level = 3
-            _sessions[threads] = onnxruntime.InferenceSession(graph(), options, providers=["CPUExecutionProvider"])
+            _sessions[threads] = new_session(graph(), threads)
         return _sessions[threads]
 
 
