@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -233,6 +235,23 @@ def test_metrics_and_health(proxy: Proxy):
     text = proxy.get("/metrics").text
     assert 'imgproxy_requests_total{op="facecrop2",status="200"}' in text
     assert "imgproxy_request_seconds_bucket" in text
+
+
+def test_readiness_waits_for_both_detectors_networks() -> None:
+    """A service is ready once MediaPipe's and YuNet's networks are built, not on the first request
+    that needs them (in a fresh interpreter: this one's tests may have built them already)."""
+    script = (
+        "import asyncio\n"
+        "from imgproxy.config import Settings\n"
+        "from imgproxy.faces import blazeface_net, yunet_net\n"
+        "from imgproxy.service import Service\n"
+        "service = Service(Settings())\n"
+        "print(len(blazeface_net._session), len(yunet_net._sessions), service.ready)\n"
+        "asyncio.run(service.start())\n"
+        "print(len(blazeface_net._session), len(yunet_net._sessions), service.ready)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.split("\n")[:2] == ["0 0 False", "1 1 True"]
 
 
 def test_access_log_has_one_line_per_request(proxy: Proxy):
