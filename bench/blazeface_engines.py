@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,17 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.eval_faces import packaged_detector
 from bench.peers import PHOTOS
-from bench.timing import command
+from bench.timing import alternated, command, paired_ratio
 from imgproxy import memory
 from imgproxy.faces import blazeface_net
 from imgproxy.faces.detect import SCORE_FLOOR
 from imgproxy.imaging.resize import model_input
-
-
-def timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    call()
-    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:
@@ -56,13 +49,8 @@ def main() -> None:
             "mediapipe": lambda rgb=rgb: packaged_detector().process(rgb),
             "onnxruntime": lambda rgb=rgb: blazeface_net.relative_faces(rgb, SCORE_FLOOR),
         }
-        for call in calls.values():
-            call()  # first runs build the graphs
-        times: dict[str, list[float]] = {engine: [] for engine in calls}
-        for _ in range(args.rounds):
-            for engine, call in calls.items():
-                times[engine].append(timed(call))
-        ratio = statistics.median(a / b for a, b in zip(times["mediapipe"], times["onnxruntime"], strict=True))
+        times = alternated(calls, args.rounds)
+        ratio = paired_ratio(times["mediapipe"], times["onnxruntime"])
         medians = " | ".join(f"{statistics.median(times[engine]):.2f}" for engine in calls)
         print(f"| {name} | {rgb.shape[1]}x{rgb.shape[0]} | {medians} | {ratio:.2f} |")
 

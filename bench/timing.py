@@ -7,9 +7,10 @@ import io
 import math
 import os
 import shlex
+import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from PIL import Image
 
@@ -25,6 +26,26 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
         print(f"\r  {i + 1}/{runs}", end="", file=sys.stderr)
     print("\r" + " " * 20 + "\r", end="", file=sys.stderr)
     return samples
+
+
+def alternated(calls: Mapping[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Milliseconds of each of `calls` over `rounds` rounds, each round calling every one once in
+    turn, after one first call of each (graphs built, memory allocated)."""
+    for call in calls.values():
+        call()
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def paired_ratio(tops: Sequence[float], bottoms: Sequence[float]) -> float:
+    """The median of the per-round ratios of two timings made in the same rounds: steadier than the
+    ratio of their medians on a shared machine."""
+    return statistics.median(top / bottom for top, bottom in zip(tops, bottoms, strict=True))
 
 
 def floor_decode(data: bytes, min_scale: float) -> Image.Image:

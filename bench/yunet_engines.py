@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from yuface.yuface import detect as yuface_detect
 
+from bench.timing import alternated, paired_ratio
 from imgproxy import memory
 from imgproxy.faces import yunet_net
 from imgproxy.samples import background, grace_hopper, place, with_grain
@@ -36,12 +36,6 @@ SIZES = [(320, 240), (384, 288), (640, 480), (1280, 960)]
 def photo(size: tuple[int, int]) -> np.ndarray:
     canvas = place(background(size, seed=3), grace_hopper(), size[0] // 4, (size[0] // 3, size[1] // 5))
     return np.asarray(with_grain(canvas))
-
-
-def timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    call()
-    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:
@@ -68,14 +62,9 @@ def main() -> None:
         calls: dict[str, Callable[[], object]] = {"yuface": lambda bgr=bgr: yuface_detect(bgr)}
         for name, engine in engines.items():
             calls[name] = lambda engine=engine, padded=padded: engine.run(None, {"image": padded})
-        for call in calls.values():
-            call()  # first runs allocate
-        times: dict[str, list[float]] = {name: [] for name in calls}
-        for _ in range(args.rounds):
-            for name, call in calls.items():
-                times[name].append(timed(call))
+        times = alternated(calls, args.rounds)
         medians = [statistics.median(times[name]) for name in calls]
-        ratios = [statistics.median(a / b for a, b in zip(times["yuface"], times[name], strict=True)) for name in engines]
+        ratios = [paired_ratio(times["yuface"], times[name]) for name in engines]
         cells = [f"{m:.2f}" for m in medians] + [f"{r:.1f}" for r in ratios]
         print(f"| {size[0]}x{size[1]} | " + " | ".join(cells) + " |")
 

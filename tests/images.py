@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 from dataclasses import replace
 
+from conftest import FACES_DEV
 from PIL import Image
 
 from imgproxy.faces.box import Box
 from imgproxy.faces.detect import detect
 from imgproxy.faces.mesh import FaceAnalysis
+from imgproxy.samples import astronaut, background, grace_hopper, place, with_grain
 
 
 def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
@@ -162,3 +165,21 @@ def analysis(**changes: object) -> FaceAnalysis:
         completeness=1.0,
     )
     return replace(face, **changes)
+
+
+def six_portraits() -> Image.Image:
+    """Grace Hopper six times, 60 to 240 px wide, on a 900x600 photo-like background."""
+    canvas = background((900, 600), seed=7)
+    for i, width in enumerate([60, 90, 120, 150, 180, 240]):
+        canvas = place(canvas, grace_hopper(), width, (20 + (i % 3) * 300, 20 + (i // 3) * 300))
+    return with_grain(canvas)
+
+
+def detector_photos(most_crowded: int) -> list[tuple[str, Image.Image]]:
+    """Named photos to check a detector network on: the two samples, six pasted portraits and, when
+    faces-dev is here, its `most_crowded` photos with the most labelled faces (many small ones)."""
+    found = [("grace_hopper", grace_hopper()), ("astronaut", astronaut()), ("six portraits", six_portraits())]
+    if FACES_DEV.is_dir():
+        entries = sorted(json.loads((FACES_DEV / "annotations.json").read_text()), key=lambda e: len(e["boxes"]))
+        found += [(f"faces-dev {e['file']}", Image.open(FACES_DEV / e["file"]).convert("RGB")) for e in entries[-most_crowded:]]
+    return found

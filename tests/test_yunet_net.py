@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from images import detector_photos
 from numpy.typing import NDArray
 from PIL import Image
 from yuface.yuface import detect as yuface_detect
@@ -16,27 +16,8 @@ from yuface.yuface import detect as yuface_detect
 from imgproxy import memory
 from imgproxy.faces import yunet_net
 from imgproxy.faces.yunet_net import HEADS, STRIDES, RawFace, padded_side, read_heads, suppressed
-from imgproxy.samples import astronaut, background, grace_hopper, place, with_grain
 
-FACES_DEV = Path(__file__).resolve().parents[2] / "shared/data/faces-dev"
-
-
-def crowd() -> Image.Image:
-    canvas = background((900, 600), seed=7)
-    for i, width in enumerate([60, 90, 120, 150, 180, 240]):
-        canvas = place(canvas, grace_hopper(), width, (20 + (i % 3) * 300, 20 + (i // 3) * 300))
-    return with_grain(canvas)
-
-
-def photos() -> list[tuple[str, Image.Image]]:
-    found = [("grace_hopper", grace_hopper()), ("astronaut", astronaut()), ("crowd", crowd())]
-    if FACES_DEV.is_dir():  # the labelled photo with the most faces: 53 people, many small
-        entry = max(json.loads((FACES_DEV / "annotations.json").read_text()), key=lambda e: len(e["boxes"]))
-        found.append(("faces-dev crowd", Image.open(FACES_DEV / entry["file"]).convert("RGB")))
-    return found
-
-
-PHOTOS = photos()
+PHOTOS = detector_photos(most_crowded=1)
 
 
 @pytest.mark.parametrize("name, photo", PHOTOS, ids=[name for name, _ in PHOTOS])
