@@ -237,7 +237,7 @@ def test_metrics_and_health(proxy: Proxy):
     assert "imgproxy_request_seconds_bucket" in text
 
 
-def test_readiness_waits_for_both_detectors_networks() -> None:
+def test_readiness_waits_for_both_detectors_networks(tmp_path: Path) -> None:
     """A service is ready once MediaPipe's and YuNet's networks are built, not on the first request
     that needs them (in a fresh interpreter: this one's tests may have built them already)."""
     script = (
@@ -245,7 +245,7 @@ def test_readiness_waits_for_both_detectors_networks() -> None:
         "from imgproxy.config import Settings\n"
         "from imgproxy.faces import blazeface_net, yunet_net\n"
         "from imgproxy.service import Service\n"
-        "service = Service(Settings())\n"
+        f"service = Service(Settings(origin={str(tmp_path)!r}))\n"
         "print(len(blazeface_net._session), len(yunet_net._sessions), service.ready)\n"
         "asyncio.run(service.start())\n"
         "print(len(blazeface_net._session), len(yunet_net._sessions), service.ready)\n"
