@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imgproxy.faces.box import Box
-from imgproxy.faces.onnx_session import new_session
+from imgproxy.faces.onnx_session import new_session, planes
 
 if TYPE_CHECKING:
     from onnx import NodeProto, TensorProto
@@ -66,8 +66,7 @@ def relative_faces(rgb: NDArray[np.uint8], min_score: float) -> list[RelativeFac
     `min_score`."""
     height, width = rgb.shape[:2]
     top, left = (SIDE - height) // 2, (SIDE - width) // 2
-    letterboxed = np.zeros((1, SIDE, SIDE, 3), np.uint8)
-    letterboxed[0, top : top + height, left : left + width] = rgb
+    letterboxed = planes(rgb, SIDE, SIDE, top, left)
     boxes, logits = session().run(["boxes", "scores"], {"image": letterboxed})
     faces = weighted_suppression(decode(boxes[0], logits[0, :, 0], min_score))
     return [unletterboxed(face, top, left, width, height) for face in faces]
@@ -141,7 +140,8 @@ def session() -> InferenceSession:
 
 
 def graph() -> bytes:
-    """The model as a serialized ONNX one: input "image", 1 x 192 x 192 x 3 RGB bytes; outputs
+    """The model as a serialized ONNX one: input "image", 1 x 3 x 192 x 192 RGB planes (0-255,
+    `planes`); outputs
     "boxes", 1 x 2304 x 16 offsets (box centre, size, six keypoints), and "scores", 1 x 2304 x 1
     logits, anchor by anchor."""
     import mediapipe
@@ -152,7 +152,7 @@ def graph() -> bytes:
     builder = _GraphBuilder(model)
     for operator in builder.subgraph.operators:
         builder.add(operator)
-    image = helper.make_tensor_value_info("image", TensorProto.UINT8, [1, SIDE, SIDE, 3])
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, SIDE, SIDE])
     answers = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in ("boxes", "scores")]
     for output in builder.subgraph.outputs:
         name = "boxes" if builder.subgraph.tensors[output].shape[-1] > 1 else "scores"
@@ -180,8 +180,7 @@ class _GraphBuilder:
         self.operators = {value: name for name, value in vars(tflite.BuiltinOperator).items() if not name.startswith("_")}
         # The image as the model takes it: planes scaled from 0-255 to -1-1, as MediaPipe scales it.
         (first,) = self.subgraph.inputs
-        planes = self.node("Transpose", [self.node("Cast", ["image"], "image_float", to=1)], "image_planes", perm=[0, 3, 1, 2])
-        scaled = self.node("Mul", [planes, self.constant("to_range", np.array(2 / 255, np.float32))], "image_scaled")
+        scaled = self.node("Mul", ["image", self.constant("to_range", np.array(2 / 255, np.float32))], "image_scaled")
         self.node("Add", [scaled, self.constant("range_min", np.array(-1, np.float32))], self.name(first))
 
     def name(self, tensor: int) -> str:

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from imgproxy.faces.onnx_session import new_session
+from imgproxy.faces.onnx_session import new_session, planes
 
 if TYPE_CHECKING:
     from onnx import NodeProto, TensorProto
@@ -62,10 +62,8 @@ def padded_side(side: int) -> int:
 
 def raw_faces(rgb: NDArray[np.uint8], min_score: float) -> list[RawFace]:
     """YuNet's faces in `rgb` (H x W x 3, uint8) scoring at least `min_score`, best first."""
-    height, width = rgb.shape[:2]
-    padded = np.zeros((1, padded_side(height), padded_side(width), 3), np.uint8)
-    padded[0, :height, :width] = rgb
-    threads = THREADS if padded.size // 3 >= PARALLEL_PIXELS else 1
+    padded = planes(rgb, padded_side(rgb.shape[0]), padded_side(rgb.shape[1]))
+    threads = THREADS if padded[0, 0].size >= PARALLEL_PIXELS else 1
     outputs = session(threads).run(None, {"image": padded})
     return suppressed(read_heads(outputs, min_score))
 
@@ -118,8 +116,8 @@ def session(threads: int) -> InferenceSession:
 
 @functools.cache  # one graph for the sessions of every thread count
 def graph() -> bytes:
-    """YuNet as a serialized ONNX model: input "image", 1 x H x W x 3 RGB bytes with H and W
-    multiples of 32; outputs each level's HEADS, 1 x C x H/stride x W/stride."""
+    """YuNet as a serialized ONNX model: input "image", 1 x 3 x H x W RGB planes (0-255, `planes`)
+    with H and W multiples of 32; outputs each level's HEADS, 1 x C x H/stride x W/stride."""
     from onnx import TensorProto, helper
 
     builder = _GraphBuilder(_weights_library())
@@ -139,7 +137,7 @@ def graph() -> bytes:
         for i, level in enumerate((stride8, stride16, stride32))
         for name, channels in HEADS
     ]
-    image = helper.make_tensor_value_info("image", TensorProto.UINT8, [1, "height", "width", 3])
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "height", "width"])
     answers = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
     model = helper.make_model(
         helper.make_graph(builder.nodes, "yunet", [image], answers, builder.initializers),
@@ -198,10 +196,9 @@ class _GraphBuilder:
         """The first layer: libfacedetection stores its 3x3 stride-2 convolution over BGR as a
         pointwise one over 32 channels, of which the first 27 are the 3x3 window's pixels, row by
         row, each B, G, R."""
-        x = self.node("Transpose", [self.node("Cast", [image], "image_float", to=1)], "image_planes", perm=[0, 3, 1, 2])
         pointwise = self.weights("backbone__model0_pw_weight", 16 * 32).reshape(16, 32)[:, :27]
         weight = pointwise.reshape(16, 3, 3, 3).transpose(0, 3, 1, 2)[:, ::-1]
-        return self.conv(x, "backbone__model0_pw", weight, self.weights("backbone__model0_pw_bias", 16), stride=2, relu=True)
+        return self.conv(image, "backbone__model0_pw", weight, self.weights("backbone__model0_pw_bias", 16), stride=2, relu=True)
 
     def unit(self, x: str, name: str, inputs: int, outputs: int, *, relu: bool = True) -> str:
         """A pointwise convolution, then a depthwise 3x3 one, stored (filter by filter) as nine
