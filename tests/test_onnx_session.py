@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from imgproxy.faces import blazeface_net, yunet_net
-from imgproxy.faces.onnx_session import new_session, planes
+from imgproxy.faces.onnx_session import new_session, planes, sigmoid
 
 
 def test_planes_put_each_channel_at_its_offset_on_zeros() -> None:
@@ -26,3 +27,8 @@ def test_sessions_run_on_the_threads_asked_without_an_arena() -> None:
         assert options.intra_op_num_threads == threads
         assert not options.enable_cpu_mem_arena
     assert new_session(blazeface_net.graph(), 1).get_inputs()[0].shape == [1, 3, blazeface_net.SIDE, blazeface_net.SIDE]
+
+
+def test_sigmoid_saturates_without_overflow() -> None:
+    probabilities = sigmoid(np.array([-1000.0, 0.0, 2.0, 1000.0], np.float32))
+    assert probabilities.tolist() == [pytest.approx(0.0, abs=1e-30), 0.5, pytest.approx(1 / (1 + np.exp(-2.0))), 1.0]

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imgproxy.faces.box import Box
-from imgproxy.faces.onnx_session import new_session, planes
+from imgproxy.faces.onnx_session import new_session, planes, sigmoid
 
 if TYPE_CHECKING:
     from onnx import NodeProto, TensorProto
@@ -37,8 +37,6 @@ SIDE = 192
 GRID = SIDE // 4
 # Keypoints a face has. Box and keypoint offsets are in input pixels (x_scale = y_scale = 192).
 KEYPOINTS = 6
-# Logits are clipped to this before the sigmoid (score_clipping_thresh).
-SCORE_CLIP = 100.0
 # Detections overlapping the best one by more than this IoU are averaged into it, weighted by score.
 SUPPRESSION_IOU = 0.3
 
@@ -75,7 +73,7 @@ def relative_faces(rgb: NDArray[np.uint8], min_score: float) -> list[RelativeFac
 def decode(boxes: NDArray[np.float32], logits: NDArray[np.float32], min_score: float) -> list[RelativeFace]:
     """The anchors' detections scoring at least `min_score`, in fractions of the input, boxes of
     negative size left out as MediaPipe leaves them."""
-    scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
+    scores = sigmoid(logits)
     (kept,) = np.nonzero(scores >= min_score)
     offsets = boxes[kept].astype(np.float64) / SIDE
     centres = anchor_centres()[kept]
@@ -149,7 +147,7 @@ def graph() -> bytes:
     from onnx import TensorProto, helper
 
     model = tflite.ModelT.InitFromPackedBuf((Path(mediapipe.__file__).parent / MODEL).read_bytes(), 0)
-    builder = _GraphBuilder(model)
+    builder = _TfliteTranslator(model)
     for operator in builder.subgraph.operators:
         builder.add(operator)
     image = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, SIDE, SIDE])
@@ -164,7 +162,7 @@ def graph() -> bytes:
     return bytes(onnx_model.SerializeToString())
 
 
-class _GraphBuilder:
+class _TfliteTranslator:
     """Translates the TFLite model's operators, NHWC, into ONNX nodes, NCHW. Weights (the outputs
     of its DENSIFY and DEQUANTIZE operators) become initializers."""
 

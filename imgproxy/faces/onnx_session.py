@@ -1,5 +1,5 @@
-"""onnxruntime sessions as the detectors run them (CPU only, threads that sleep, no arena), and the
-pixels as their networks take them."""
+"""onnxruntime sessions as the detectors run them (CPU only, threads that sleep, no arena), the
+pixels as their networks take them, and the probabilities their logits give."""
 
 from __future__ import annotations
 
@@ -38,3 +38,10 @@ def planes(rgb: NDArray[np.uint8], height: int, width: int, top: int = 0, left: 
     field = np.zeros((1, 3, height, width), np.float32)
     np.copyto(field[0, :, top : top + rgb.shape[0], left : left + rgb.shape[1]], rgb.transpose(2, 0, 1))
     return field
+
+
+def sigmoid(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The probabilities of `logits`, clipped to +-88 first, where float32's exp would overflow (1.0
+    and 6e-39 there: MediaPipe's clip at +-100 gives the same)."""
+    probabilities: NDArray[np.float32] = 1.0 / (1.0 + np.exp(-np.clip(logits, -88.0, 88.0)))
+    return probabilities

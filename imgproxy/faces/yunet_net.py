@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from imgproxy.faces.onnx_session import new_session, planes
+from imgproxy.faces.onnx_session import new_session, planes, sigmoid
 
 if TYPE_CHECKING:
     from onnx import NodeProto, TensorProto
@@ -97,11 +97,6 @@ def suppressed(faces: list[RawFace]) -> list[RawFace]:
     return sorted((faces[i] for i in np.ravel(keep)), key=lambda f: f.score, reverse=True)
 
 
-def sigmoid(logits: NDArray[np.float32]) -> NDArray[np.float32]:
-    probabilities: NDArray[np.float32] = 1.0 / (1.0 + np.exp(-np.clip(logits, -88.0, 88.0)))
-    return probabilities
-
-
 _sessions: dict[int, InferenceSession] = {}
 _lock = threading.Lock()  # worker threads share the sessions; `run` may be called from any thread
 
@@ -120,7 +115,7 @@ def graph() -> bytes:
     with H and W multiples of 32; outputs each level's HEADS, 1 x C x H/stride x W/stride."""
     from onnx import TensorProto, helper
 
-    builder = _GraphBuilder(_weights_library())
+    builder = _YuNetBuilder(_weights_library())
     head = builder.head("image")
     x = builder.unit(head, "backbone__model0_dp", 16, 16)
     x = builder.pool(x)
@@ -152,7 +147,7 @@ def _weights_library() -> ctypes.CDLL:
     return ctypes.CDLL(str(Path(yuface.__file__).parent / "libfacedetection.so"))
 
 
-class _GraphBuilder:
+class _YuNetBuilder:
     """Collects the ONNX nodes and weights of YuNet's layers, each named after its weights."""
 
     def __init__(self, library: ctypes.CDLL) -> None:
