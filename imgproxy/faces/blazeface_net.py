@@ -103,8 +103,9 @@ def weighted_suppression(faces: list[RelativeFace]) -> list[RelativeFace]:
     kept = []
     while remaining:
         best = remaining[0]
-        group = [f for f in remaining if f.box.iou(best.box) > SUPPRESSION_IOU]
-        remaining = [f for f in remaining if f.box.iou(best.box) <= SUPPRESSION_IOU]
+        overlaps = [f.box.iou(best.box) > SUPPRESSION_IOU for f in remaining]
+        group = [f for f, overlap in zip(remaining, overlaps, strict=True) if overlap]
+        remaining = [f for f, overlap in zip(remaining, overlaps, strict=True) if not overlap]
         weights = np.array([f.score for f in group])
         corners = np.array([(f.box.x, f.box.y, f.box.right, f.box.bottom) for f in group])
         x0, y0, x1, y1 = (weights @ corners / weights.sum()).tolist()
@@ -198,9 +199,8 @@ class _TfliteTranslator:
 
     def weights(self, tensor: int) -> NDArray[np.float32]:
         """The values of constant `tensor`, expanded to dense float32."""
-        source = self.expanded.get(tensor, tensor)
-        if source != tensor:
-            return self.weights(source)
+        while tensor in self.expanded:  # a DEQUANTIZE of a DENSIFY of the stored weights
+            tensor = self.expanded[tensor]
         spec = self.subgraph.tensors[tensor]
         types = self.tflite.TensorType
         dtype = {types.FLOAT32: np.float32, types.FLOAT16: np.float16, types.INT32: np.int32}[spec.type]
